@@ -1,1 +1,171 @@
-console.log("placeholder");
+/**
+ * Composes the storefront: global middleware, error mapping, route groups.
+ *
+ * `createApp` is what tests import; `startShop` opens the real services and serves.
+ */
+import { dirname } from "node:path";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { compress } from "hono/compress";
+import { serveStatic } from "hono/deno";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { timeout } from "hono/timeout";
+import { type Database, openDatabase } from "./db/client.ts";
+import { migrateDatabase } from "./db/migrate.ts";
+import { isCatalogEmpty, seedCatalog } from "./db/seed.ts";
+import { type Config, ConfigError, readConfigFromEnv } from "./edge/config.ts";
+import { createLogger, errorFields, type Logger } from "./edge/log.ts";
+import { createReadinessProbe, type ReadinessReport } from "./edge/readiness.ts";
+import { type RunningServer, serveGracefully } from "./edge/server.ts";
+import { catalogApi } from "./routes/catalog_api.ts";
+import { catalogPages } from "./routes/catalog_pages.tsx";
+import { handleError, handleNotFound } from "./routes/errors.ts";
+import { healthRoutes } from "./routes/health.ts";
+
+/** Everything the routes need, opened once at start-up. */
+export interface AppServices {
+  config: Config;
+  logger: Logger;
+  database: Database;
+  kv: Deno.Kv;
+  readiness: () => Promise<ReadinessReport>;
+}
+
+const STATIC_ROOT = new URL("./static", import.meta.url).pathname;
+
+/** Builds the Hono app over already-open services. */
+export function createApp(services: AppServices): Hono {
+  const { config, logger } = services;
+  const app = new Hono();
+
+  app.use(requestId());
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    const ms = Math.round(performance.now() - started);
+    // Per-request lines only at debug: at the default level a busy edge logs nothing per hit.
+    if (logger.enabled("debug") || ms > 1000) {
+      logger[ms > 1000 ? "warn" : "debug"]("request", {
+        requestId: c.get("requestId"),
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms,
+      });
+    }
+  });
+  app.use(secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      imgSrc: ["'self'", "data:"],
+      styleSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      objectSrc: ["'none'"],
+      frameAncestors: ["'none'"],
+    },
+  }));
+  app.use(compress());
+  app.use(bodyLimit({
+    maxSize: config.http.bodyLimitBytes,
+    onError: () => {
+      throw new HTTPException(413, {
+        message: `Request body is larger than ${config.http.bodyLimitBytes} bytes`,
+      });
+    },
+  }));
+  app.use(timeout(config.http.requestTimeoutMs));
+
+  app.use(
+    "/static/*",
+    async (c, next) => {
+      await next();
+      if (c.res.ok) c.header("Cache-Control", "public, max-age=3600");
+    },
+    serveStatic({ root: STATIC_ROOT, rewriteRequestPath: (path) => path.replace(/^\/static/, "") }),
+  );
+  app.route("/", healthRoutes(services));
+  app.route("/api", catalogApi(services));
+  app.route("/", catalogPages(services));
+
+  app.notFound(handleNotFound);
+  app.onError((error, c) => handleError(error, c, logger));
+  return app;
+}
+
+/** Opens the database (migrating, seeding if empty) and KV described by `config`. */
+export async function openServices(config: Config, logger: Logger): Promise<AppServices> {
+  const database = openDatabase(config.database);
+  await migrateDatabase(database.writer);
+  if (config.seedIfEmpty && await isCatalogEmpty(database.writer)) {
+    const started = performance.now();
+    const catalog = await seedCatalog(database.writer, {
+      onProgress: ({ table, done, total }) => {
+        if (done === total) logger.info("seeded", { table, rows: total });
+      },
+    });
+    logger.info("catalog seeded", {
+      products: catalog.products.length,
+      ms: Math.round(performance.now() - started),
+    });
+  }
+  if (config.kvPath) Deno.mkdirSync(dirname(config.kvPath), { recursive: true });
+  const kv = await Deno.openKv(config.kvPath);
+  const readiness = createReadinessProbe({
+    database: () => database.ping(),
+    kv: () => kv.get(["readyz"]),
+  }, { cacheMs: 5000, timeoutMs: 1000 });
+  return { config, logger, database, kv, readiness };
+}
+
+/** Closes every client held by `services`. */
+export function closeServices(services: AppServices): void {
+  services.database.close();
+  services.kv.close();
+}
+
+async function startShop(): Promise<void> {
+  const started = performance.now();
+  let config: Config;
+  try {
+    config = readConfigFromEnv();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`config error: ${error.message}`);
+    Deno.exit(1);
+  }
+  const logger = createLogger(config.logLevel, { base: { region: config.region } });
+  let services: AppServices;
+  try {
+    services = await openServices(config, logger);
+  } catch (error) {
+    logger.error("start-up failed", errorFields(error));
+    Deno.exit(1);
+  }
+  const app = createApp(services);
+  let server: RunningServer;
+  try {
+    server = serveGracefully(app.fetch, {
+      port: config.port,
+      hostname: config.hostname,
+      shutdownDeadlineMs: config.http.shutdownDeadlineMs,
+      logger,
+      onClosed: () => closeServices(services),
+    });
+  } catch (error) {
+    logger.error(`cannot listen on ${config.hostname}:${config.port}`, errorFields(error));
+    Deno.exit(1);
+  }
+  logger.info("listening", {
+    url: `http://localhost:${server.addr.port}`,
+    startupMs: Math.round(performance.now() - started),
+  });
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => {
+      server.shutdown(signal).then(() => Deno.exit(0));
+    });
+  }
+}
+
+if (import.meta.main) await startShop();

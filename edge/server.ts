@@ -1,0 +1,70 @@
+import type { Logger } from "./log.ts";
+
+export interface ServeOptions {
+  port: number;
+  hostname: string;
+  /** How long in-flight requests may run after shutdown begins. */
+  shutdownDeadlineMs: number;
+  logger: Logger;
+  /** Runs once the listener has drained (or the deadline passed): close clients here. */
+  onClosed?: () => void | Promise<void>;
+}
+
+export interface RunningServer {
+  /** The bound address (useful with port 0). */
+  addr: Deno.NetAddr;
+  /** Stops accepting, lets in-flight requests finish up to the deadline, then closes clients. */
+  shutdown(reason: string): Promise<void>;
+  /** Resolves when the server has fully shut down. */
+  finished: Promise<void>;
+}
+
+/**
+ * Serves `handler` with graceful shutdown: new connections are refused at once, requests
+ * already running get up to `shutdownDeadlineMs` to finish.
+ */
+export function serveGracefully(
+  handler: Deno.ServeHandler<Deno.NetAddr>,
+  options: ServeOptions,
+): RunningServer {
+  const aborter = new AbortController();
+  let addr: Deno.NetAddr | undefined;
+  const server = Deno.serve({
+    port: options.port,
+    hostname: options.hostname,
+    signal: aborter.signal,
+    onListen: (bound) => {
+      addr = bound;
+    },
+  }, handler);
+  addr ??= server.addr;
+  let shuttingDown: Promise<void> | undefined;
+
+  function shutdown(reason: string): Promise<void> {
+    shuttingDown ??= (async () => {
+      options.logger.info("shutting down", { reason, deadlineMs: options.shutdownDeadlineMs });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<"deadline">((resolve) => {
+        timer = setTimeout(() => resolve("deadline"), options.shutdownDeadlineMs);
+      });
+      const outcome = await Promise.race([
+        server.shutdown().then(() => "drained" as const),
+        deadline,
+      ]);
+      clearTimeout(timer);
+      if (outcome === "deadline") {
+        options.logger.warn("shutdown deadline passed with requests still running");
+        aborter.abort();
+      }
+      await options.onClosed?.();
+      options.logger.info("stopped", { outcome });
+    })();
+    return shuttingDown;
+  }
+
+  return {
+    addr: addr!,
+    shutdown,
+    finished: server.finished.then(() => shuttingDown),
+  };
+}

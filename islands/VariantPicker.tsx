@@ -1,0 +1,51 @@
+import { useState } from "preact/hooks";
+
+export interface VariantOption {
+  id: number;
+  name: string;
+  priceMinor: number;
+  currency: string;
+  available: number;
+}
+
+function formatPrice(minor: number, currency: string): string {
+  return new Intl.NumberFormat("en-US", { style: "currency", currency }).format(minor / 100);
+}
+
+function stockLabel(available: number): string {
+  if (available <= 0) return "Out of stock";
+  if (available <= 5) return `Only ${available} left`;
+  return "In stock";
+}
+
+/** Lets a shopper pick a variant and see its price and stock without a page load. */
+export default function VariantPicker({ variants }: { variants: VariantOption[] }) {
+  const firstAvailable = variants.findIndex((v) => v.available > 0);
+  const [index, setIndex] = useState(firstAvailable === -1 ? 0 : firstAvailable);
+  const selected = variants[index];
+  if (!selected) return <p class="stock out">Currently unavailable</p>;
+  return (
+    <div class="variant-picker">
+      <p class="price" data-testid="price">{formatPrice(selected.priceMinor, selected.currency)}</p>
+      <label>
+        Option{" "}
+        <select
+          name="variant"
+          value={String(index)}
+          onChange={(event) => setIndex(Number((event.target as HTMLSelectElement).value))}
+        >
+          {variants.map((variant, i) => (
+            <option key={variant.id} value={String(i)}>
+              {variant.name}
+              {variant.available <= 0 ? " (sold out)" : ""}
+            </option>
+          ))}
+        </select>
+      </label>
+      <p class={selected.available > 0 ? "stock in" : "stock out"} data-testid="stock">
+        {stockLabel(selected.available)}
+      </p>
+      <button type="button" disabled={selected.available <= 0}>Add to cart</button>
+    </div>
+  );
+}

@@ -1,0 +1,98 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { InvalidCursorError } from "../db/catalog.ts";
+import { errorFields, type Logger } from "../edge/log.ts";
+import { ErrorPage } from "./pages.tsx";
+import { renderPage } from "./render.tsx";
+
+/** A query or body field failed validation; answered as 400 naming the field. */
+export class InvalidParameterError extends Error {
+  override name = "InvalidParameterError";
+  constructor(readonly field: string, message: string) {
+    super(message);
+  }
+}
+
+/** API clients get JSON; everyone else gets a page. */
+export function wantsJson(c: Context): boolean {
+  return c.req.path.startsWith("/api/") || c.req.path.startsWith("/.well-known/");
+}
+
+/** The JSON error envelope used by every API error. */
+export function jsonError(
+  c: Context,
+  status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 422 | 429 | 500 | 503 | 504,
+  error: { code: string; message: string; field?: string; requestId?: string },
+): Response {
+  return c.json({ error }, status);
+}
+
+/** Maps anything thrown by a handler to a response; the one place errors become statuses. */
+export function handleError(error: unknown, c: Context, logger: Logger): Response {
+  if (error instanceof InvalidParameterError || error instanceof InvalidCursorError) {
+    const field = error instanceof InvalidParameterError ? error.field : "cursor";
+    return wantsJson(c)
+      ? jsonError(c, 400, { code: "invalid_parameter", field, message: error.message })
+      : renderPage(
+        c,
+        ErrorPage({ status: 400, message: `Invalid ${field}: ${error.message}` }),
+        400,
+      );
+  }
+  if (error instanceof HTTPException && error.status < 500) {
+    const message = error.message || statusText(error.status);
+    return wantsJson(c)
+      ? jsonError(c, error.status as 400, { code: codeFor(error.status), message })
+      : renderPage(c, ErrorPage({ status: error.status, message }), error.status);
+  }
+  const requestId = c.get("requestId") as string | undefined;
+  const status = error instanceof HTTPException ? error.status : 500;
+  logger.error("request failed", {
+    requestId,
+    method: c.req.method,
+    path: c.req.path,
+    status,
+    ...errorFields(error),
+  });
+  const message = status === 504 ? "The request took too long" : "Something went wrong on our side";
+  return wantsJson(c)
+    ? jsonError(c, status as 500, { code: codeFor(status), message, requestId })
+    : renderPage(c, ErrorPage({ status, message, requestId }), status);
+}
+
+/** Unknown routes: a JSON 404 for the API, a friendly page otherwise. */
+export function handleNotFound(c: Context): Response {
+  return wantsJson(c)
+    ? jsonError(c, 404, {
+      code: "not_found",
+      message: `No route for ${c.req.method} ${c.req.path}`,
+    })
+    : renderPage(c, ErrorPage({ status: 404, message: "We couldn't find that page." }), 404);
+}
+
+function codeFor(status: number): string {
+  switch (status) {
+    case 400:
+      return "bad_request";
+    case 401:
+      return "unauthorized";
+    case 403:
+      return "forbidden";
+    case 404:
+      return "not_found";
+    case 413:
+      return "payload_too_large";
+    case 429:
+      return "rate_limited";
+    case 503:
+      return "unavailable";
+    case 504:
+      return "timeout";
+    default:
+      return status >= 500 ? "internal_error" : "bad_request";
+  }
+}
+
+function statusText(status: number): string {
+  return codeFor(status).replace(/_/g, " ");
+}

@@ -5,6 +5,7 @@
  */
 import { dirname } from "node:path";
 import { Hono } from "hono";
+import type { Redis } from "@upstash/redis";
 import { bodyLimit } from "hono/body-limit";
 import { compress } from "hono/compress";
 import { serveStatic } from "hono/deno";
@@ -17,6 +18,7 @@ import { migrateDatabase } from "./db/migrate.ts";
 import { isCatalogEmpty, seedCatalog } from "./db/seed.ts";
 import { type Config, ConfigError, readConfigFromEnv } from "./edge/config.ts";
 import { createLogger, errorFields, type Logger } from "./edge/log.ts";
+import { createRedisClient } from "./edge/redis.ts";
 import { createReadinessProbe, type ReadinessReport } from "./edge/readiness.ts";
 import { type RunningServer, serveGracefully } from "./edge/server.ts";
 import { catalogApi } from "./routes/catalog_api.ts";
@@ -30,6 +32,8 @@ export interface AppServices {
   logger: Logger;
   database: Database;
   kv: Deno.Kv;
+  /** Shared Upstash Redis; `undefined` in the embedded default. */
+  redis?: Redis;
   readiness: () => Promise<ReadinessReport>;
 }
 
@@ -112,11 +116,14 @@ export async function openServices(config: Config, logger: Logger): Promise<AppS
   }
   if (config.kvPath) Deno.mkdirSync(dirname(config.kvPath), { recursive: true });
   const kv = await Deno.openKv(config.kvPath);
+  const redis = config.upstash
+    ? createRedisClient(config.upstash, { timeoutMs: config.upstash.timeoutMs })
+    : undefined;
   const readiness = createReadinessProbe({
     database: () => database.ping(),
     kv: () => kv.get(["readyz"]),
   }, { cacheMs: 5000, timeoutMs: 1000 });
-  return { config, logger, database, kv, readiness };
+  return { config, logger, database, kv, redis, readiness };
 }
 
 /** Closes every client held by `services`. */

@@ -31,7 +31,7 @@ export interface Config {
   };
   /** Deno KV path; `undefined` means the platform default (Deno Deploy). */
   kvPath?: string;
-  upstash?: { url: string; token: string };
+  upstash?: { url: string; token: string; timeoutMs: number };
   /** Seeds the demo catalog when the database has no products. */
   seedIfEmpty: boolean;
   http: {
@@ -72,7 +72,11 @@ export function loadConfig(env: Env): Config {
     },
     kvPath: text(env, "KV_PATH") ?? (onDeploy ? undefined : `${dataDir}/kv.sqlite`),
     upstash: upstashUrl && upstashToken
-      ? { url: httpUrl("UPSTASH_REDIS_REST_URL", upstashUrl), token: upstashToken }
+      ? {
+        url: httpUrl("UPSTASH_REDIS_REST_URL", upstashUrl),
+        token: upstashToken,
+        timeoutMs: integer(env, "REDIS_TIMEOUT_MS", 50, { min: 5, max: 10_000 }),
+      }
       : undefined,
     seedIfEmpty: boolean(env, "SEED_IF_EMPTY", !onDeploy),
     http: {

@@ -364,15 +364,21 @@ export interface RedisService {
   kill(): Promise<void>;
 }
 
-const children = new Set<Deno.ChildProcess>();
+/** Running servers and their temp directories, cleaned up on unload and SIGINT. */
+const children = new Map<Deno.ChildProcess, string>();
 let signalHandlerInstalled = false;
 
 function killAllChildren(): void {
-  for (const child of children) {
+  for (const [child, dir] of children) {
     try {
       child.kill("SIGKILL");
     } catch {
       // Already gone.
+    }
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch {
+      // Removed already, or never created.
     }
   }
 }
@@ -382,11 +388,14 @@ function onInterrupt(): void {
   Deno.exit(130);
 }
 
-function track(child: Deno.ChildProcess): void {
-  children.add(child);
+function track(child: Deno.ChildProcess, dir: string): void {
+  children.set(child, dir);
   if (!signalHandlerInstalled) {
     signalHandlerInstalled = true;
     globalThis.addEventListener("unload", killAllChildren);
+    // An uncaught error skips "unload"; these listeners do not stop the error from ending the process.
+    globalThis.addEventListener("error", killAllChildren);
+    globalThis.addEventListener("unhandledrejection", killAllChildren);
     Deno.addSignalListener("SIGINT", onInterrupt);
   }
 }
@@ -397,6 +406,8 @@ function untrack(child: Deno.ChildProcess): void {
     // Removed again so test sanitizers see no leftover listener.
     signalHandlerInstalled = false;
     globalThis.removeEventListener("unload", killAllChildren);
+    globalThis.removeEventListener("error", killAllChildren);
+    globalThis.removeEventListener("unhandledrejection", killAllChildren);
     Deno.removeSignalListener("SIGINT", onInterrupt);
   }
 }
@@ -446,7 +457,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
       await Deno.remove(dir, { recursive: true }).catch(() => {});
       throw error;
     }
-    track(child);
+    track(child, dir);
     let exited = false;
     const status = child.status.then((s) => {
       exited = true;

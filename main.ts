@@ -98,13 +98,25 @@ export function createApp(services: AppServices): Hono {
   return app;
 }
 
+export interface OpenServicesOptions {
+  /** Sees every SQL statement (query counting in tests). */
+  onQuery?: (sql: string) => void;
+  /** Size of the catalog seeded into an empty database. */
+  seedProductCount?: number;
+}
+
 /** Opens the database (migrating, seeding if empty) and KV described by `config`. */
-export async function openServices(config: Config, logger: Logger): Promise<AppServices> {
-  const database = openDatabase(config.database);
+export async function openServices(
+  config: Config,
+  logger: Logger,
+  options: OpenServicesOptions = {},
+): Promise<AppServices> {
+  const database = openDatabase(config.database, { onQuery: options.onQuery });
   await migrateDatabase(database.writer);
   if (config.seedIfEmpty && await isCatalogEmpty(database.writer)) {
     const started = performance.now();
     const catalog = await seedCatalog(database.writer, {
+      productCount: options.seedProductCount,
       onProgress: ({ table, done, total }) => {
         if (done === total) logger.info("seeded", { table, rows: total });
       },

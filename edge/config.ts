@@ -39,6 +39,38 @@ export interface Config {
     bodyLimitBytes: number;
     shutdownDeadlineMs: number;
   };
+  auth: AuthConfig;
+}
+
+/** A sliding-window limit: `limit` requests per `windowSeconds`. */
+export interface RateLimitSetting {
+  limit: number;
+  windowSeconds: number;
+}
+
+export interface AuthConfig {
+  issuer: string;
+  audience: string;
+  /** Private JWKs (Ed25519 or P-256) with `kid`, newest first; absent: a generated key in dataDir. */
+  signingKeys?: JsonWebKey[];
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  /** Password hashes in flight at once; default cores − 1 (at least 1). */
+  hashConcurrency?: number;
+  /** Password hashes allowed to wait beyond those in flight before answering 503. */
+  hashQueue: number;
+  /** How often other instances' logouts are pulled into the local denylist. */
+  denylistPollMs: number;
+  /** Allowed Origin values for cookie-authenticated posts; default: the request's own origin. */
+  trustedOrigins?: string[];
+  rateLimits: {
+    loginPerIp: RateLimitSetting;
+    loginPerAccount: RateLimitSetting;
+    registerPerIp: RateLimitSetting;
+    refreshPerIp: RateLimitSetting;
+  };
+  /** Seeded admin, created or updated at start-up when both are set. */
+  admin?: { email: string; password: string };
 }
 
 type Env = Record<string, string | undefined>;
@@ -84,7 +116,75 @@ export function loadConfig(env: Env): Config {
       bodyLimitBytes: integer(env, "BODY_LIMIT_BYTES", 64 * 1024, { min: 1024, max: 10 << 20 }),
       shutdownDeadlineMs: integer(env, "SHUTDOWN_DEADLINE_MS", 10_000, { min: 0, max: 120_000 }),
     },
+    auth: authConfig(env),
   };
+}
+
+function authConfig(env: Env): AuthConfig {
+  const adminEmail = text(env, "ADMIN_EMAIL");
+  const adminPassword = text(env, "ADMIN_PASSWORD");
+  if ((adminEmail === undefined) !== (adminPassword === undefined)) {
+    throw new ConfigError("ADMIN_EMAIL and ADMIN_PASSWORD must be set together");
+  }
+  if (adminPassword !== undefined && (adminPassword.length < 8 || adminPassword.length > 128)) {
+    throw new ConfigError("ADMIN_PASSWORD must be 8 to 128 characters long");
+  }
+  const concurrency = text(env, "AUTH_HASH_CONCURRENCY");
+  return {
+    issuer: text(env, "AUTH_ISSUER") ?? "edge-shop",
+    audience: text(env, "AUTH_AUDIENCE") ?? "edge-shop",
+    signingKeys: signingKeys(env, "AUTH_SIGNING_KEYS"),
+    accessTokenTtlSeconds: integer(env, "AUTH_ACCESS_TTL_SECONDS", 900, { min: 30, max: 3600 }),
+    refreshTokenTtlSeconds: integer(env, "AUTH_REFRESH_TTL_SECONDS", 30 * 86400, {
+      min: 300,
+      max: 365 * 86400,
+    }),
+    hashConcurrency: concurrency === undefined
+      ? undefined
+      : integer(env, "AUTH_HASH_CONCURRENCY", 1, { min: 1, max: 64 }),
+    hashQueue: integer(env, "AUTH_HASH_QUEUE", 64, { min: 0, max: 10_000 }),
+    denylistPollMs: integer(env, "AUTH_DENYLIST_POLL_MS", 1000, { min: 100, max: 60_000 }),
+    trustedOrigins: text(env, "AUTH_TRUSTED_ORIGINS")?.split(",").map((o) => o.trim()),
+    rateLimits: {
+      loginPerIp: rateLimit(env, "RATE_LIMIT_LOGIN_IP", { limit: 10, windowSeconds: 60 }),
+      loginPerAccount: rateLimit(env, "RATE_LIMIT_LOGIN_ACCOUNT", { limit: 5, windowSeconds: 60 }),
+      registerPerIp: rateLimit(env, "RATE_LIMIT_REGISTER_IP", { limit: 5, windowSeconds: 60 }),
+      refreshPerIp: rateLimit(env, "RATE_LIMIT_REFRESH_IP", { limit: 30, windowSeconds: 60 }),
+    },
+    admin: adminEmail && adminPassword
+      ? { email: adminEmail.toLowerCase(), password: adminPassword }
+      : undefined,
+  };
+}
+
+/** `"<limit>/<seconds>"`, e.g. `RATE_LIMIT_LOGIN_IP=10/60`. */
+function rateLimit(env: Env, name: string, fallback: RateLimitSetting): RateLimitSetting {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  const match = /^(\d{1,6})\/(\d{1,6})$/.exec(raw);
+  if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) {
+    throw new ConfigError(`${name} must look like "<limit>/<seconds>", e.g. "10/60", got "${raw}"`);
+  }
+  return { limit: Number(match[1]), windowSeconds: Number(match[2]) };
+}
+
+function signingKeys(env: Env, name: string): JsonWebKey[] | undefined {
+  const raw = text(env, name);
+  if (raw === undefined) return undefined;
+  let keys: unknown;
+  try {
+    keys = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a JSON array of private JWKs`);
+  }
+  const valid = Array.isArray(keys) && keys.length > 0 &&
+    keys.every((k) => typeof k?.kid === "string" && typeof k?.kty === "string" && k?.d);
+  if (!valid) {
+    throw new ConfigError(
+      `${name} must be a non-empty JSON array of private JWKs, each with a kid`,
+    );
+  }
+  return keys as JsonWebKey[];
 }
 
 /** Reads the process environment once; the only `Deno.env` access in the project. */

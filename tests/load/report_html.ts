@@ -59,7 +59,7 @@ function chart(times: number[], options: ChartOptions): string {
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
   const maxT = Math.max(1, times[times.length - 1] ?? 1);
-  let maxY = Math.max(0, ...options.lines.flatMap((l) => l.values));
+  let maxY = Math.max(0, ...options.lines.flatMap((l) => l.values.filter(Number.isFinite)));
   if (options.limit && options.limit.value < maxY * 4) maxY = Math.max(maxY, options.limit.value);
   const yTicks = niceTicks(maxY, 4);
   const top = yTicks[yTicks.length - 1] || 1;
@@ -105,7 +105,14 @@ function chart(times: number[], options: ChartOptions): string {
     );
   }
   for (const line of options.lines) {
-    const points = line.values.map((v, i) => `${x(times[i]).toFixed(1)},${y(v).toFixed(1)}`);
+    // Non-finite values (seconds without requests) break the line instead of dropping to 0.
+    const runs: string[][] = [[]];
+    line.values.forEach((v, i) => {
+      if (Number.isFinite(v)) {
+        runs[runs.length - 1].push(`${x(times[i]).toFixed(1)},${y(v).toFixed(1)}`);
+      } else if (runs[runs.length - 1].length > 0) runs.push([]);
+    });
+    const points = runs.flat();
     if (points.length === 0) continue;
     if (line.area) {
       parts.push(
@@ -114,11 +121,13 @@ function chart(times: number[], options: ChartOptions): string {
         },${y(0)}" fill="${line.color}" opacity="0.12"/>`,
       );
     }
-    parts.push(
-      `<polyline points="${
-        points.join(" ")
-      }" fill="none" stroke="${line.color}" stroke-width="2" stroke-linejoin="round"/>`,
-    );
+    for (const run of runs.filter((r) => r.length > 0)) {
+      parts.push(
+        `<polyline points="${
+          run.join(" ")
+        }" fill="none" stroke="${line.color}" stroke-width="2" stroke-linejoin="round"/>`,
+      );
+    }
   }
   const legend = options.lines.map((l) =>
     `<span class="key"><i style="background:${l.color}"></i>${esc(l.name)}</span>`
@@ -133,6 +142,8 @@ function chart(times: number[], options: ChartOptions): string {
 
 function charts(series: SeriesPoint[], result: LoadResult): string {
   const times = series.map((p) => p.t);
+  const latency = (pick: (p: SeriesPoint) => number) =>
+    series.map((p) => p.reqs > 0 ? pick(p) : NaN);
   const p95Limit = result.thresholds.find((t) => /^(all:)?p\(?95\)?\s*</.test(t.source));
   const limitValue = p95Limit ? Number(/([\d.]+)\s*$/.exec(p95Limit.source)?.[1]) : undefined;
   const msAxis = (v: number) => v >= 1000 ? `${+(v / 1000).toFixed(1)} s` : `${+v.toFixed(1)} ms`;
@@ -143,9 +154,9 @@ function charts(series: SeriesPoint[], result: LoadResult): string {
       unit: "http_req_duration",
       formatY: msAxis,
       lines: [
-        { name: "p50", color: "#2563eb", values: series.map((p) => p.p50) },
-        { name: "p95", color: "#f59e0b", values: series.map((p) => p.p95) },
-        { name: "p99", color: "#dc2626", values: series.map((p) => p.p99) },
+        { name: "p50", color: "#2563eb", values: latency((p) => p.p50) },
+        { name: "p95", color: "#f59e0b", values: latency((p) => p.p95) },
+        { name: "p99", color: "#dc2626", values: latency((p) => p.p99) },
       ],
       limit: limitValue !== undefined
         ? { value: limitValue, label: `threshold p95 < ${msAxis(limitValue)}` }

@@ -40,6 +40,32 @@ const DEPARTMENTS: Record<string, string[]> = {
   "Travel": ["Luggage", "Packing Cubes", "Travel Pillows", "Wallets", "Adapters"],
 };
 
+/** Product nouns where a category name does not singularize by dropping its final "s". */
+const PRODUCT_NOUNS: Record<string, string> = {
+  "Knives": "Knife",
+  "Trousers": "Trousers",
+  "Socks": "Socks",
+  "Headphones": "Headphones",
+  "Coffee & Tea": "Pour-Over Set",
+  "Camp Kitchen": "Camp Stove",
+  "Cookware": "Skillet",
+  "Bakeware": "Baking Tray",
+  "Storage": "Storage Jar",
+  "Bedding": "Duvet Cover",
+  "Lighting": "Pendant Lamp",
+  "Wall Art": "Print",
+  "Knitwear": "Sweater",
+  "Watering": "Watering Can",
+  "Outdoor Lighting": "Lantern",
+  "Yoga": "Yoga Block",
+  "Weights": "Kettlebell",
+  "Bands": "Resistance Band",
+  "Luggage": "Suitcase",
+  "Seeds": "Seed Kit",
+  "Tools": "Trowel",
+  "Utensils": "Spatula",
+};
+
 const ADJECTIVES = [
   "Alpine",
   "Coastal",
@@ -172,7 +198,7 @@ export function generateCatalog(
   let imageId = 0;
   for (let id = 1; id <= productCount; id++) {
     const category = catalog.categories[(id - 1) % catalog.categories.length];
-    const noun = category.name.replace(/s$/, "");
+    const noun = PRODUCT_NOUNS[category.name] ?? category.name.replace(/s$/, "");
     const name = `${random.pick(ADJECTIVES)} ${random.pick(MATERIALS)} ${noun}`;
     const brand = random.pick(BRANDS);
     const basePrice = random.int(5, 400) * 100 - random.pick([0, 1, 5, 51]);

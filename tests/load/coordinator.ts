@@ -10,6 +10,7 @@
  */
 
 import process from "node:process";
+import { readLines } from "../tools/lines.ts";
 import type { LoadOptions } from "./config.ts";
 import { Aggregate, type LoadResult, type WorkerMessage } from "./metrics.ts";
 import { discover } from "./steps.ts";
@@ -32,19 +33,6 @@ interface WorkerHandle {
   finished: Promise<void>;
 }
 
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let buffer = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buffer += chunk;
-    let nl;
-    while ((nl = buffer.indexOf("\n")) >= 0) {
-      yield buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-    }
-  }
-  if (buffer.trim() !== "") yield buffer;
-}
-
 function spawnProcess(plan: WorkerPlan, onMessage: (m: WorkerMessage) => void): WorkerHandle {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", "--allow-net", MAIN_URL, "--worker-mode"],
@@ -60,7 +48,7 @@ function spawnProcess(plan: WorkerPlan, onMessage: (m: WorkerMessage) => void): 
   const ready = new Promise<void>((resolve) => markReady = resolve);
   const finished = (async () => {
     await send(plan);
-    for await (const line of lines(child.stdout)) {
+    for await (const line of readLines(child.stdout)) {
       const message = JSON.parse(line) as WorkerMessage;
       if (message.type === "ready") markReady();
       else onMessage(message);

@@ -9,6 +9,7 @@
  * (see coordinator.ts); users never pass that flag.
  */
 
+import { readLines } from "../tools/lines.ts";
 import { type LoadOptions, parseArgs, USAGE } from "./config.ts";
 import { runLoad } from "./coordinator.ts";
 import type { LoadResult, WorkerMessage } from "./metrics.ts";
@@ -86,26 +87,20 @@ async function workerMode(): Promise<void> {
   const stop = new AbortController();
   let plan: WorkerPlan | undefined;
   let started: Promise<void> | undefined;
-  let buffer = "";
-  for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
-    buffer += chunk;
-    let nl;
-    while ((nl = buffer.indexOf("\n")) >= 0) {
-      const message = JSON.parse(buffer.slice(0, nl));
-      buffer = buffer.slice(nl + 1);
-      if (!plan) {
-        plan = message as WorkerPlan;
-        emit({ type: "ready", worker: plan.worker });
-      } else if (message.type === "start" && !started) {
-        started = runWorker(plan, emit, { startAt: message.at, stop: stop.signal });
-        // Exit when done even though stdin stays open.
-        started.then(() => Deno.exit(0), (error) => {
-          console.error(error);
-          Deno.exit(1);
-        });
-      } else if (message.type === "stop") {
-        stop.abort();
-      }
+  for await (const line of readLines(Deno.stdin.readable)) {
+    const message = JSON.parse(line);
+    if (!plan) {
+      plan = message as WorkerPlan;
+      emit({ type: "ready", worker: plan.worker });
+    } else if (message.type === "start" && !started) {
+      started = runWorker(plan, emit, { startAt: message.at, stop: stop.signal });
+      // Exit when done even though stdin stays open.
+      started.then(() => Deno.exit(0), (error) => {
+        console.error(error);
+        Deno.exit(1);
+      });
+    } else if (message.type === "stop") {
+      stop.abort();
     }
   }
   // stdin closed: the coordinator is gone; finish gracefully.

@@ -16,11 +16,15 @@ import { timeout } from "hono/timeout";
 import { type Database, openDatabase } from "./db/client.ts";
 import { migrateDatabase } from "./db/migrate.ts";
 import { isCatalogEmpty, seedCatalog } from "./db/seed.ts";
+import { type Auth, createAuth, type CreateAuthOptions } from "./edge/auth.ts";
 import { type Config, ConfigError, readConfigFromEnv } from "./edge/config.ts";
 import { createLogger, errorFields, type Logger } from "./edge/log.ts";
 import { createRedisClient } from "./edge/redis.ts";
 import { createReadinessProbe, type ReadinessReport } from "./edge/readiness.ts";
 import { type RunningServer, serveGracefully } from "./edge/server.ts";
+import { accountPages } from "./routes/account_pages.tsx";
+import { authApi, jwksRoute } from "./routes/auth_api.ts";
+import { ensureAdminUser } from "./routes/auth_flows.ts";
 import { catalogApi } from "./routes/catalog_api.ts";
 import { catalogPages } from "./routes/catalog_pages.tsx";
 import { handleError, handleNotFound } from "./routes/errors.ts";
@@ -34,6 +38,8 @@ export interface AppServices {
   kv: Deno.Kv;
   /** Shared Upstash Redis; `undefined` in the embedded default. */
   redis?: Redis;
+  /** Access tokens, denylist, password hasher and rate limits, built once. */
+  auth: Auth;
   readiness: () => Promise<ReadinessReport>;
 }
 
@@ -90,6 +96,9 @@ export function createApp(services: AppServices): Hono {
     serveStatic({ root: STATIC_ROOT, rewriteRequestPath: (path) => path.replace(/^\/static/, "") }),
   );
   app.route("/", healthRoutes(services));
+  app.route("/api/auth", authApi(services));
+  app.route("/", jwksRoute(services));
+  app.route("/", accountPages(services));
   app.route("/api", catalogApi(services));
   app.route("/", catalogPages(services));
 
@@ -103,6 +112,8 @@ export interface OpenServicesOptions {
   onQuery?: (sql: string) => void;
   /** Size of the catalog seeded into an empty database. */
   seedProductCount?: number;
+  /** Auth overrides (the benchmark swaps the password hasher). */
+  auth?: CreateAuthOptions;
 }
 
 /** Opens the database (migrating, seeding if empty) and KV described by `config`. */
@@ -131,15 +142,21 @@ export async function openServices(
   const redis = config.upstash
     ? createRedisClient(config.upstash, { timeoutMs: config.upstash.timeoutMs })
     : undefined;
+  const auth = await createAuth({ config, kv, redis, logger }, options.auth);
+  if (config.auth.admin) {
+    await ensureAdminUser({ auth, database }, config.auth.admin);
+    logger.info("admin user ensured", { email: config.auth.admin.email });
+  }
   const readiness = createReadinessProbe({
     database: () => database.ping(),
     kv: () => kv.get(["readyz"]),
   }, { cacheMs: 5000, timeoutMs: 1000 });
-  return { config, logger, database, kv, redis, readiness };
+  return { config, logger, database, kv, redis, auth, readiness };
 }
 
 /** Closes every client held by `services`. */
-export function closeServices(services: AppServices): void {
+export async function closeServices(services: AppServices): Promise<void> {
+  await services.auth.close();
   services.database.close();
   services.kv.close();
 }

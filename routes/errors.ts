@@ -1,6 +1,10 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { InvalidCursorError } from "../db/catalog.ts";
+import { RefreshTokenInvalidError, RefreshTokenReusedError } from "../db/refresh_tokens.ts";
+import { InvalidCredentialsError } from "../edge/auth.ts";
+import { PasswordHasherBusyError } from "../edge/passwords.ts";
+import { RateLimitedError } from "../edge/rate_limit.ts";
 import { errorFields, type Logger } from "../edge/log.ts";
 import { ErrorPage } from "./pages.tsx";
 import { renderPage } from "./render.tsx";
@@ -38,6 +42,36 @@ export function handleError(error: unknown, c: Context, logger: Logger): Respons
         ErrorPage({ status: 400, message: `Invalid ${field}: ${error.message}` }),
         400,
       );
+  }
+  if (
+    error instanceof InvalidCredentialsError || error instanceof RefreshTokenInvalidError ||
+    error instanceof RefreshTokenReusedError
+  ) {
+    // One message for every credential failure: nothing tells which part was wrong.
+    const message = error instanceof InvalidCredentialsError
+      ? error.message
+      : "Sign in again to continue";
+    return wantsJson(c)
+      ? jsonError(c, 401, { code: "invalid_credentials", message })
+      : renderPage(c, ErrorPage({ status: 401, message }), 401);
+  }
+  if (error instanceof RateLimitedError) {
+    const { limit, remaining, reset } = error.result;
+    c.header("RateLimit-Limit", String(limit));
+    c.header("RateLimit-Remaining", String(remaining));
+    c.header("RateLimit-Reset", String(Math.max(0, Math.ceil((reset - Date.now()) / 1000))));
+    c.header("Retry-After", String(error.retryAfterSeconds));
+    const message = "Too many attempts, try again later";
+    return wantsJson(c)
+      ? jsonError(c, 429, { code: "rate_limited", message })
+      : renderPage(c, ErrorPage({ status: 429, message }), 429);
+  }
+  if (error instanceof PasswordHasherBusyError) {
+    c.header("Retry-After", String(error.retryAfterSeconds));
+    const message = "We are very busy, try again shortly";
+    return wantsJson(c)
+      ? jsonError(c, 503, { code: "unavailable", message })
+      : renderPage(c, ErrorPage({ status: 503, message }), 503);
   }
   if (error instanceof HTTPException && error.status < 500) {
     const message = error.message || statusText(error.status);

@@ -114,7 +114,9 @@ export async function kvSlidingWindow(
   rule: RateLimitRule,
 ): Promise<RateLimitResult> {
   const windowMs = rule.windowSeconds * 1000;
-  for (let attempt = 0; attempt < 20; attempt++) {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    // Jittered back-off after a lost versionstamp race spreads concurrent writers out.
+    if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * Math.min(20, attempt)));
     const now = Date.now();
     const window = Math.floor(now / windowMs);
     const currentKey = [...key, window];

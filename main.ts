@@ -7,6 +7,7 @@ import { dirname } from "node:path";
 import { Hono } from "hono";
 import type { Redis } from "@upstash/redis";
 import { bodyLimit } from "hono/body-limit";
+import { every } from "hono/combine";
 import { compress } from "hono/compress";
 import { serveStatic } from "hono/deno";
 import { HTTPException } from "hono/http-exception";
@@ -29,6 +30,10 @@ import { catalogApi } from "./routes/catalog_api.ts";
 import { catalogPages } from "./routes/catalog_pages.tsx";
 import { handleError, handleNotFound } from "./routes/errors.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { authenticate, requireRole } from "./edge/auth_middleware.ts";
+import { createEdgeCache, type EdgeCache } from "./edge/cache/cache.ts";
+import { adminProductsApi } from "./routes/admin_products.ts";
+import { metricsRoutes } from "./routes/metrics.ts";
 
 /** Everything the routes need, opened once at start-up. */
 export interface AppServices {
@@ -40,6 +45,8 @@ export interface AppServices {
   redis?: Redis;
   /** Access tokens, denylist, password hasher and rate limits, built once. */
   auth: Auth;
+  /** Edge cache tiers (L0 → KV → Redis) for catalog responses, with tag invalidation. */
+  cache: EdgeCache;
   readiness: () => Promise<ReadinessReport>;
 }
 
@@ -99,6 +106,14 @@ export function createApp(services: AppServices): Hono {
   app.route("/api/auth", authApi(services));
   app.route("/", jwksRoute(services));
   app.route("/", accountPages(services));
+  app.route("/", metricsRoutes(services));
+  app.route(
+    "/api/admin/products",
+    adminProductsApi({
+      ...services,
+      guard: every(authenticate(services.auth), requireRole("admin")),
+    }),
+  );
   app.route("/api", catalogApi(services));
   app.route("/", catalogPages(services));
 
@@ -151,12 +166,14 @@ export async function openServices(
     database: () => database.ping(),
     kv: () => kv.get(["readyz"]),
   }, { cacheMs: 5000, timeoutMs: 1000 });
-  return { config, logger, database, kv, redis, auth, readiness };
+  const cache = await createEdgeCache({ config: config.cache, logger, kv, redis });
+  return { config, logger, database, kv, redis, auth, cache, readiness };
 }
 
 /** Closes every client held by `services`. */
 export async function closeServices(services: AppServices): Promise<void> {
   await services.auth.close();
+  await services.cache.close();
   services.database.close();
   services.kv.close();
 }

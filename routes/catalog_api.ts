@@ -8,32 +8,62 @@ import {
   MAX_PAGE_SIZE,
 } from "../db/catalog.ts";
 import type { Database } from "../db/client.ts";
+import type { EdgeCache } from "../edge/cache/cache.ts";
+import { cachedResponder } from "../edge/cache/http.ts";
+import { cacheKeys, cacheTags } from "../edge/cache/keys.ts";
 import { parseListingQuery, toProductFilters } from "./catalog_query.ts";
 
 /** The catalog JSON API: `/api/categories`, `/api/products`, `/api/products/:slug`. */
-export function catalogApi(deps: { database: Database }): Hono {
+export function catalogApi(deps: { database: Database; cache: EdgeCache }): Hono {
   const app = new Hono();
-
-  app.get("/categories", async (c) => {
-    const items = await listCategories(deps.database.reader, { limit: MAX_PAGE_SIZE });
-    return c.json({ items });
+  const cached = cachedResponder(deps.cache);
+  const json = (value: unknown, tags: string[]) => ({
+    body: JSON.stringify(value),
+    contentType: "application/json",
+    tags,
   });
 
-  app.get("/products", async (c) => {
+  app.get("/categories", (c) =>
+    cached(c, {
+      kind: "listing",
+      key: cacheKeys.categoriesJson(),
+      load: async () => {
+        const items = await listCategories(deps.database.reader, { limit: MAX_PAGE_SIZE });
+        return json({ items }, [cacheTags.categories]);
+      },
+    }));
+
+  app.get("/products", (c) => {
     const query = parseListingQuery(c);
-    let categoryId: number | undefined;
-    if (query.category) {
-      const category = await getCategoryBySlug(deps.database.reader, query.category);
-      if (!category) return c.json({ items: [], nextCursor: null });
-      categoryId = category.id;
-    }
-    return c.json(await listProducts(deps.database.reader, toProductFilters(query, categoryId)));
+    return cached(c, {
+      kind: "listing",
+      key: cacheKeys.productsJson(query),
+      load: async () => {
+        let categoryId: number | undefined;
+        if (query.category) {
+          const category = await getCategoryBySlug(deps.database.reader, query.category);
+          if (!category) return json({ items: [], nextCursor: null }, [cacheTags.categories]);
+          categoryId = category.id;
+        }
+        const page = await listProducts(deps.database.reader, toProductFilters(query, categoryId));
+        const tags = page.items.map((product) => cacheTags.product(product.id));
+        if (categoryId !== undefined) tags.push(cacheTags.category(categoryId));
+        return json(page, tags);
+      },
+    });
   });
 
-  app.get("/products/:slug", async (c) => {
-    const product = await getProductBySlug(deps.database.reader, c.req.param("slug"));
-    if (!product) throw new HTTPException(404, { message: "Product not found" });
-    return c.json(product);
+  app.get("/products/:slug", (c) => {
+    const slug = c.req.param("slug");
+    return cached(c, {
+      kind: "product",
+      key: cacheKeys.productJson(slug),
+      load: async () => {
+        const product = await getProductBySlug(deps.database.reader, slug);
+        if (!product) throw new HTTPException(404, { message: "Product not found" });
+        return json(product, [cacheTags.product(product.id), cacheTags.slug(product.slug)]);
+      },
+    });
   });
 
   return app;

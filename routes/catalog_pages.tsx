@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import type { VNode } from "preact";
 import { HTTPException } from "hono/http-exception";
 import {
   getCategoryBySlug,
@@ -8,62 +9,103 @@ import {
   listProducts,
 } from "../db/catalog.ts";
 import type { Database } from "../db/client.ts";
+import type { EdgeCache } from "../edge/cache/cache.ts";
+import { cachedResponder } from "../edge/cache/http.ts";
+import { cacheKeys, cacheTags } from "../edge/cache/keys.ts";
 import { parseListingQuery, toProductFilters } from "./catalog_query.ts";
 import { HomePage, ListingPage, ProductPage } from "./pages.tsx";
-import { renderPage } from "./render.tsx";
+import { HTML_CONTENT_TYPE, renderHtml } from "./render.tsx";
 
 /** The shopper-facing HTML pages: home, category listing, product detail, search. */
-export function catalogPages(deps: { database: Database }): Hono {
+export function catalogPages(deps: { database: Database; cache: EdgeCache }): Hono {
   const app = new Hono();
-
-  app.get("/", async (c) => {
-    const reader = deps.database.reader;
-    const [featured, categories] = await Promise.all([
-      listFeaturedProducts(reader, { limit: 12 }),
-      listCategories(reader, { limit: 100 }),
-    ]);
-    return renderPage(c, HomePage({ featured, categories }));
+  const cached = cachedResponder(deps.cache);
+  const html = (page: VNode, tags: string[]) => ({
+    body: renderHtml(page),
+    contentType: HTML_CONTENT_TYPE,
+    tags,
   });
 
-  app.get("/c/:slug", async (c) => {
+  app.get("/", (c) =>
+    cached(c, {
+      kind: "home",
+      key: cacheKeys.homePage(),
+      load: async () => {
+        const reader = deps.database.reader;
+        const [featured, categories] = await Promise.all([
+          listFeaturedProducts(reader, { limit: 12 }),
+          listCategories(reader, { limit: 100 }),
+        ]);
+        return html(HomePage({ featured, categories }), [
+          cacheTags.featured,
+          cacheTags.categories,
+          ...featured.map((product) => cacheTags.product(product.id)),
+        ]);
+      },
+    }));
+
+  app.get("/c/:slug", (c) => {
     const query = parseListingQuery(c);
-    const category = await getCategoryBySlug(deps.database.reader, c.req.param("slug"));
-    if (!category) throw new HTTPException(404, { message: "We couldn't find that category." });
-    const page = await listProducts(deps.database.reader, toProductFilters(query, category.id));
-    return renderPage(
-      c,
-      ListingPage({
-        title: category.name,
-        intro: category.description,
-        action: `/c/${category.slug}`,
-        query,
-        products: page.items,
-        nextCursor: page.nextCursor,
-      }),
-    );
+    const slug = c.req.param("slug");
+    return cached(c, {
+      kind: "listing",
+      key: cacheKeys.categoryPage(slug, query),
+      load: async () => {
+        const category = await getCategoryBySlug(deps.database.reader, slug);
+        if (!category) throw new HTTPException(404, { message: "We couldn't find that category." });
+        const page = await listProducts(deps.database.reader, toProductFilters(query, category.id));
+        return html(
+          ListingPage({
+            title: category.name,
+            intro: category.description,
+            action: `/c/${category.slug}`,
+            query,
+            products: page.items,
+            nextCursor: page.nextCursor,
+          }),
+          [cacheTags.category(category.id), ...page.items.map((p) => cacheTags.product(p.id))],
+        );
+      },
+    });
   });
 
-  app.get("/p/:slug", async (c) => {
-    const product = await getProductBySlug(deps.database.reader, c.req.param("slug"));
-    if (!product) throw new HTTPException(404, { message: "We couldn't find that product." });
-    return renderPage(c, ProductPage({ product }));
+  app.get("/p/:slug", (c) => {
+    const slug = c.req.param("slug");
+    return cached(c, {
+      kind: "product",
+      key: cacheKeys.productPage(slug),
+      load: async () => {
+        const product = await getProductBySlug(deps.database.reader, slug);
+        if (!product) throw new HTTPException(404, { message: "We couldn't find that product." });
+        return html(ProductPage({ product }), [
+          cacheTags.product(product.id),
+          cacheTags.slug(product.slug),
+        ]);
+      },
+    });
   });
 
-  app.get("/search", async (c) => {
+  app.get("/search", (c) => {
     const query = parseListingQuery(c);
-    const page = query.q
-      ? await listProducts(deps.database.reader, toProductFilters(query))
-      : { items: [], nextCursor: null };
-    return renderPage(
-      c,
-      ListingPage({
-        title: query.q ? `Results for “${query.q}”` : "Search",
-        action: "/search",
-        query,
-        products: page.items,
-        nextCursor: page.nextCursor,
-      }),
-    );
+    return cached(c, {
+      kind: "listing",
+      key: cacheKeys.searchPage(query),
+      load: async () => {
+        const page = query.q
+          ? await listProducts(deps.database.reader, toProductFilters(query))
+          : { items: [], nextCursor: null };
+        return html(
+          ListingPage({
+            title: query.q ? `Results for “${query.q}”` : "Search",
+            action: "/search",
+            query,
+            products: page.items,
+            nextCursor: page.nextCursor,
+          }),
+          page.items.map((product) => cacheTags.product(product.id)),
+        );
+      },
+    });
   });
 
   return app;

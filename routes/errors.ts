@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { StockBelowReservedError, UnknownVariantError } from "../db/admin_products.ts";
 import { InvalidCursorError } from "../db/catalog.ts";
 import { RefreshTokenInvalidError, RefreshTokenReusedError } from "../db/refresh_tokens.ts";
 import { InvalidCredentialsError } from "../edge/auth.ts";
@@ -42,6 +43,19 @@ export function handleError(error: unknown, c: Context, logger: Logger): Respons
         ErrorPage({ status: 400, message: `Invalid ${field}: ${error.message}` }),
         400,
       );
+  }
+  if (error instanceof UnknownVariantError || error instanceof StockBelowReservedError) {
+    const status = error instanceof UnknownVariantError ? 400 : 409;
+    return jsonError(c, status, {
+      code: status === 400 ? "invalid_parameter" : "conflict",
+      field: "variants",
+      message: error.message,
+    });
+  }
+  if (error instanceof Deno.errors.NotFound) {
+    return wantsJson(c)
+      ? jsonError(c, 404, { code: "not_found", message: error.message })
+      : renderPage(c, ErrorPage({ status: 404, message: "We couldn't find that page." }), 404);
   }
   if (
     error instanceof InvalidCredentialsError || error instanceof RefreshTokenInvalidError ||

@@ -20,6 +20,7 @@ import { isCatalogEmpty, seedCatalog } from "./db/seed.ts";
 import { type Auth, createAuth, type CreateAuthOptions } from "./edge/auth.ts";
 import { type Config, ConfigError, readConfigFromEnv } from "./edge/config.ts";
 import { createLogger, errorFields, type Logger } from "./edge/log.ts";
+import { readYourWrites } from "./edge/read_your_writes.ts";
 import { createRedisClient } from "./edge/redis.ts";
 import { createReadinessProbe, type ReadinessReport } from "./edge/readiness.ts";
 import { type RunningServer, serveGracefully } from "./edge/server.ts";
@@ -93,6 +94,7 @@ export function createApp(services: AppServices): Hono {
     },
   }));
   app.use(timeout(config.http.requestTimeoutMs));
+  app.use(readYourWrites({ windowMs: config.database.readYourWritesWindowMs }));
 
   app.use(
     "/static/*",
@@ -137,7 +139,14 @@ export async function openServices(
   logger: Logger,
   options: OpenServicesOptions = {},
 ): Promise<AppServices> {
-  const database = openDatabase(config.database, { onQuery: options.onQuery });
+  const database = openDatabase(config.database, {
+    onQuery: options.onQuery,
+    onHealthChange: ({ target, healthy, error }) =>
+      healthy
+        ? logger.info("database reachable again", { target })
+        : logger.warn("database unreachable", { target, ...errorFields(error) }),
+  });
+  // Migrations and the seed go to the primary only; replicas receive them by replication.
   await migrateDatabase(database.writer);
   if (config.seedIfEmpty && await isCatalogEmpty(database.writer)) {
     const started = performance.now();
@@ -152,6 +161,7 @@ export async function openServices(
       ms: Math.round(performance.now() - started),
     });
   }
+  await database.sync();
   if (config.kvPath) Deno.mkdirSync(dirname(config.kvPath), { recursive: true });
   const kv = await Deno.openKv(config.kvPath);
   const redis = config.upstash

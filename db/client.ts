@@ -1,10 +1,20 @@
 /**
- * Database access: hands out a `writer` (the primary) and a `reader` (the nearest copy).
+ * Database access: hands out a `writer` (always the primary) and a `reader` (the nearest copy).
  *
- * In the embedded default both are the same local libSQL file.
+ * Topologies, chosen by configuration alone:
+ * - embedded default: one libSQL file is both writer and reader;
+ * - sqld replica: `readUrl` is a replica's HTTP URL, the writer is the primary's URL;
+ * - embedded replica: `readUrl` is a local `file:` that syncs from the primary every
+ *   `syncIntervalSeconds` (@libsql/client `syncUrl`).
+ *
+ * A reader that fails or overruns its budget falls back to the primary (and is skipped for a
+ * short cool-down); a primary that is down makes writes fail fast with
+ * `DatabaseUnavailableError`, which routes answer with 503 + Retry-After.
  */
-import { type Client, createClient } from "@libsql/client";
+import { type Client, createClient, LibsqlError } from "@libsql/client";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
 import * as schema from "./schema.ts";
 
 export type Db = LibSQLDatabase<typeof schema>;
@@ -14,14 +24,34 @@ export interface DatabaseSettings {
   authToken?: string;
   readUrl?: string;
   syncIntervalSeconds: number;
+  /** Budget for one call to the primary. */
   timeoutMs: number;
+  /** Budget for one call to a remote replica before falling back to the primary. */
+  replicaTimeoutMs?: number;
+}
+
+/** The primary (or a replica with no way to the primary) cannot be reached right now. */
+export class DatabaseUnavailableError extends Error {
+  override name = "DatabaseUnavailableError";
+  constructor(message: string, readonly retryAfterSeconds: number, options?: ErrorOptions) {
+    super(message, options);
+  }
 }
 
 export interface Database {
   /** Talks to the primary; every write goes here. */
   writer: Db;
-  /** The nearest readable copy; may lag the writer. */
+  /** The nearest readable copy; may lag the writer by the replication delay. */
   reader: Db;
+  /**
+   * The reader to use for a shopper's own data: the primary while `recentWrite` is true (their
+   * write may not have replicated yet), the nearest copy otherwise.
+   */
+  readerFor(options: { recentWrite: boolean }): Db;
+  /** Which topology is in use (for logs and readiness). */
+  topology: "embedded" | "sqld-replica" | "embedded-replica";
+  /** Pulls the primary's latest frames into an embedded replica; a no-op otherwise. */
+  sync(): Promise<void>;
   /** Checks that the reader answers; used by readiness. */
   ping(): Promise<void>;
   close(): void;
@@ -30,34 +60,180 @@ export interface Database {
 export interface OpenDatabaseOptions {
   /** Called with every SQL statement drizzle sends (query counting in tests, debug logs). */
   onQuery?: (sql: string) => void;
+  /** Called when a copy starts or stops failing (logged once per outage, not per request). */
+  onHealthChange?: (
+    event: { target: "primary" | "replica"; healthy: boolean; error?: unknown },
+  ) => void;
+  now?: () => number;
 }
+
+/** After a connection failure, a copy is skipped (replica) or refused fast (primary) this long. */
+const COOL_DOWN_MS = 2000;
 
 /** Opens the writer and reader clients described by `settings`. */
 export function openDatabase(
   settings: DatabaseSettings,
   options: OpenDatabaseOptions = {},
 ): Database {
-  const writerClient = openClient(settings.url, settings);
-  const readerClient = settings.readUrl ? openClient(settings.readUrl, settings) : writerClient;
+  const now = options.now ?? Date.now;
+  const primaryClient = openRemoteOrFile(settings.url, settings, settings.timeoutMs);
+  const primaryBreaker = createBreaker("primary", options, now);
+  const guardedPrimary = guardPrimary(primaryClient, primaryBreaker);
+
+  let topology: Database["topology"] = "embedded";
+  let replicaClient: Client | undefined;
+  if (settings.readUrl?.startsWith("file:")) {
+    topology = "embedded-replica";
+    ensureParentDir(settings.readUrl);
+    replicaClient = createClient({
+      url: settings.readUrl,
+      syncUrl: settings.url,
+      syncInterval: settings.syncIntervalSeconds,
+      authToken: settings.authToken,
+      intMode: "number",
+    });
+  } else if (settings.readUrl) {
+    topology = "sqld-replica";
+    replicaClient = openRemoteOrFile(
+      settings.readUrl,
+      settings,
+      settings.replicaTimeoutMs ?? Math.min(500, settings.timeoutMs),
+    );
+  }
+  const readerClient = replicaClient
+    ? withFallback(replicaClient, guardedPrimary, createBreaker("replica", options, now))
+    : guardedPrimary;
+
   const logger = options.onQuery
     ? { logQuery: (query: string) => options.onQuery!(query) }
     : undefined;
-  const writer = drizzle(writerClient, { schema, logger });
-  const reader = readerClient === writerClient ? writer : drizzle(readerClient, { schema, logger });
+  const writer = drizzle(guardedPrimary, { schema, logger });
+  const reader = readerClient === guardedPrimary
+    ? writer
+    : drizzle(readerClient, { schema, logger });
+
   return {
     writer,
     reader,
+    readerFor: ({ recentWrite }) => recentWrite ? writer : reader,
+    topology,
+    async sync() {
+      if (topology === "embedded-replica") await replicaClient!.sync();
+    },
     async ping() {
       await readerClient.execute("SELECT 1");
     },
     close() {
-      readerClient.close();
-      if (readerClient !== writerClient) writerClient.close();
+      replicaClient?.close();
+      primaryClient.close();
     },
   };
 }
 
-function openClient(url: string, settings: DatabaseSettings): Client {
+interface Breaker {
+  isOpen(): boolean;
+  retryAfterSeconds(): number;
+  fail(error: unknown): void;
+  succeed(): void;
+}
+
+/** Remembers a recent connection failure so callers skip a dead copy instead of waiting on it. */
+function createBreaker(
+  target: "primary" | "replica",
+  options: OpenDatabaseOptions,
+  now: () => number,
+): Breaker {
+  let openUntil = 0;
+  let healthy = true;
+  return {
+    isOpen: () => now() < openUntil,
+    retryAfterSeconds: () => Math.max(1, Math.ceil((openUntil - now()) / 1000)),
+    fail(error) {
+      openUntil = now() + COOL_DOWN_MS;
+      if (healthy) options.onHealthChange?.({ target, healthy: false, error });
+      healthy = false;
+    },
+    succeed() {
+      if (!healthy) options.onHealthChange?.({ target, healthy: true });
+      healthy = true;
+    },
+  };
+}
+
+/** True for failures of the connection (refused, reset, timed out), not of the SQL. */
+function isConnectionFailure(error: unknown): boolean {
+  if (error instanceof LibsqlError) return !error.code.startsWith("SQLITE_");
+  if (error instanceof DOMException) return true; // TimeoutError / AbortError from our fetch budget
+  return error instanceof TypeError; // "fetch failed": refused or reset
+}
+
+/** Turns connection failures of the primary into fast `DatabaseUnavailableError`s. */
+function guardPrimary(client: Client, breaker: Breaker): Client {
+  return intercept(client, async (call) => {
+    if (breaker.isOpen()) {
+      throw new DatabaseUnavailableError(
+        "The primary database is unavailable",
+        breaker.retryAfterSeconds(),
+      );
+    }
+    try {
+      const result = await call(client);
+      breaker.succeed();
+      return result;
+    } catch (error) {
+      if (!isConnectionFailure(error)) throw error;
+      breaker.fail(error);
+      throw new DatabaseUnavailableError(
+        "The primary database is unavailable",
+        breaker.retryAfterSeconds(),
+        { cause: error },
+      );
+    }
+  });
+}
+
+/** Reads from `replica`, falling back to `primary` when the replica fails or overruns. */
+function withFallback(replica: Client, primary: Client, breaker: Breaker): Client {
+  return intercept(replica, async (call) => {
+    if (!breaker.isOpen()) {
+      try {
+        const result = await call(replica);
+        breaker.succeed();
+        return result;
+      } catch (error) {
+        if (!isConnectionFailure(error)) throw error;
+        breaker.fail(error);
+      }
+    }
+    return await call(primary);
+  });
+}
+
+type ClientCall = (client: Client) => Promise<unknown>;
+
+/** Wraps the statement-running methods of a client (the ones drizzle uses) with `around`. */
+function intercept(
+  client: Client,
+  around: (call: ClientCall) => Promise<unknown>,
+): Client {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (
+        property === "execute" || property === "batch" || property === "transaction" ||
+        property === "executeMultiple"
+      ) {
+        return (...args: unknown[]) =>
+          around((chosen) =>
+            (chosen[property] as (...a: unknown[]) => Promise<unknown>).apply(chosen, args)
+          );
+      }
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+function openRemoteOrFile(url: string, settings: DatabaseSettings, timeoutMs: number): Client {
   if (url.startsWith("file:")) {
     ensureParentDir(url);
     return createClient({ url, timeout: settings.timeoutMs, intMode: "number" });
@@ -66,7 +242,7 @@ function openClient(url: string, settings: DatabaseSettings): Client {
     url,
     authToken: settings.authToken,
     intMode: "number",
-    fetch: fetchWithTimeout(settings.timeoutMs),
+    fetch: fetchWithTimeout(timeoutMs),
   });
 }
 
@@ -81,6 +257,5 @@ function fetchWithTimeout(timeoutMs: number): typeof fetch {
 
 function ensureParentDir(fileUrl: string) {
   const path = fileUrl.slice("file:".length);
-  const slash = path.lastIndexOf("/");
-  if (slash > 0) Deno.mkdirSync(path.slice(0, slash), { recursive: true });
+  if (path.includes("/")) mkdirSync(dirname(path), { recursive: true });
 }

@@ -28,6 +28,10 @@ export interface Config {
     syncIntervalSeconds: number;
     /** Budget for one database call before it is abandoned. */
     timeoutMs: number;
+    /** Budget for one call to a sqld replica before reads fall back to the primary. */
+    replicaTimeoutMs: number;
+    /** After a shopper's write, their own reads go to the primary for this long. */
+    readYourWritesWindowMs: number;
   };
   /** Deno KV path; `undefined` means the platform default (Deno Deploy). */
   kvPath?: string;
@@ -128,6 +132,11 @@ export function loadConfig(env: Env): Config {
       readUrl: databaseUrlSetting(env, "DATABASE_READ_URL"),
       syncIntervalSeconds: integer(env, "DATABASE_SYNC_INTERVAL", 1, { min: 1, max: 3600 }),
       timeoutMs: integer(env, "DATABASE_TIMEOUT_MS", 2000, { min: 50, max: 60_000 }),
+      replicaTimeoutMs: integer(env, "DATABASE_REPLICA_TIMEOUT_MS", 300, { min: 10, max: 60_000 }),
+      readYourWritesWindowMs: integer(env, "READ_YOUR_WRITES_WINDOW_MS", 10_000, {
+        min: 0,
+        max: 600_000,
+      }),
     },
     kvPath: text(env, "KV_PATH") ?? (onDeploy ? undefined : `${dataDir}/kv.sqlite`),
     upstash: upstashUrl && upstashToken

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { StockBelowReservedError, UnknownVariantError } from "../db/admin_products.ts";
 import { InvalidCursorError } from "../db/catalog.ts";
+import { DatabaseUnavailableError } from "../db/client.ts";
 import { RefreshTokenInvalidError, RefreshTokenReusedError } from "../db/refresh_tokens.ts";
 import { InvalidCredentialsError } from "../edge/auth.ts";
 import { PasswordHasherBusyError } from "../edge/passwords.ts";
@@ -34,6 +35,14 @@ export function jsonError(
 
 /** Maps anything thrown by a handler to a response; the one place errors become statuses. */
 export function handleError(error: unknown, c: Context, logger: Logger): Response {
+  const unavailable = findCause(error, DatabaseUnavailableError);
+  if (unavailable) {
+    c.header("Retry-After", String(unavailable.retryAfterSeconds));
+    const message = "The shop cannot take changes right now; please retry shortly";
+    return wantsJson(c)
+      ? jsonError(c, 503, { code: "unavailable", message })
+      : renderPage(c, ErrorPage({ status: 503, message }), 503);
+  }
   if (error instanceof InvalidParameterError || error instanceof InvalidCursorError) {
     const field = error instanceof InvalidParameterError ? error.field : "cursor";
     return wantsJson(c)
@@ -143,4 +152,16 @@ function codeFor(status: number): string {
 
 function statusText(status: number): string {
   return codeFor(status).replace(/_/g, " ");
+}
+
+/** Finds an error of `type` in `error` or its `cause` chain (drizzle wraps driver errors). */
+function findCause<T extends Error>(
+  error: unknown,
+  type: abstract new (...args: never[]) => T,
+): T | undefined {
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    if (current instanceof type) return current;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
 }

@@ -296,8 +296,31 @@ function createTail(): {
   };
 }
 
+const DATA_DIR_PREFIX = "sqld-";
+const OWNER_FILE = "owner.pid";
+let sweptStaleDirs = false;
+
+/**
+ * An uncaught error ends Deno without `unload`: the children die with it, but their data dirs
+ * stay. Each dir records its owner's pid, so the next run removes dirs whose owner is gone.
+ */
+async function sweepStaleDataDirs(tempDir: string): Promise<void> {
+  if (sweptStaleDirs) return;
+  sweptStaleDirs = true;
+  for await (const entry of Deno.readDir(tempDir)) {
+    if (!entry.isDirectory || !entry.name.startsWith(DATA_DIR_PREFIX)) continue;
+    const dir = `${tempDir}/${entry.name}`;
+    const owner = await Deno.readTextFile(`${dir}/${OWNER_FILE}`).catch(() => undefined);
+    if (owner === undefined || !/^\d+$/.test(owner.trim())) continue; // not ours, or being made
+    const alive = await Deno.stat(`/proc/${owner.trim()}`).then(() => true, () => false);
+    if (!alive) await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
 async function spawnSqld(binary: string, options: SqldOptions): Promise<SqldProcess> {
-  const dataDir = await Deno.makeTempDir({ prefix: "sqld-" });
+  const dataDir = await Deno.makeTempDir({ prefix: DATA_DIR_PREFIX });
+  await Deno.writeTextFile(`${dataDir}/${OWNER_FILE}`, String(Deno.pid));
+  await sweepStaleDataDirs(dataDir.slice(0, dataDir.lastIndexOf("/")));
   const httpPort = freePort();
   const grpcPort = options.grpc ? freePort() : undefined;
   const args = [

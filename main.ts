@@ -176,7 +176,13 @@ export async function openServices(
     database: () => database.ping(),
     kv: () => kv.get(["readyz"]),
   }, { cacheMs: 5000, timeoutMs: 1000 });
-  const cache = await createEdgeCache({ config: config.cache, logger, kv, redis });
+  const cache = await createEdgeCache({
+    config: config.cache,
+    logger,
+    kv,
+    redis,
+    primaryReadsAfterWriteMs: config.database.readYourWritesWindowMs,
+  });
   return { config, logger, database, kv, redis, auth, cache, readiness };
 }
 

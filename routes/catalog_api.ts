@@ -27,8 +27,9 @@ export function catalogApi(deps: { database: Database; cache: EdgeCache }): Hono
     cached(c, {
       kind: "listing",
       key: cacheKeys.categoriesJson(),
-      load: async () => {
-        const items = await listCategories(deps.database.reader, { limit: MAX_PAGE_SIZE });
+      load: async ({ afterWrite }) => {
+        const reader = deps.database.readerFor({ recentWrite: afterWrite });
+        const items = await listCategories(reader, { limit: MAX_PAGE_SIZE });
         return json({ items }, [cacheTags.categories]);
       },
     }));
@@ -38,14 +39,15 @@ export function catalogApi(deps: { database: Database; cache: EdgeCache }): Hono
     return cached(c, {
       kind: "listing",
       key: cacheKeys.productsJson(query),
-      load: async () => {
+      load: async ({ afterWrite }) => {
+        const reader = deps.database.readerFor({ recentWrite: afterWrite });
         let categoryId: number | undefined;
         if (query.category) {
-          const category = await getCategoryBySlug(deps.database.reader, query.category);
+          const category = await getCategoryBySlug(reader, query.category);
           if (!category) return json({ items: [], nextCursor: null }, [cacheTags.categories]);
           categoryId = category.id;
         }
-        const page = await listProducts(deps.database.reader, toProductFilters(query, categoryId));
+        const page = await listProducts(reader, toProductFilters(query, categoryId));
         const tags = page.items.map((product) => cacheTags.product(product.id));
         if (categoryId !== undefined) tags.push(cacheTags.category(categoryId));
         return json(page, tags);
@@ -58,8 +60,9 @@ export function catalogApi(deps: { database: Database; cache: EdgeCache }): Hono
     return cached(c, {
       kind: "product",
       key: cacheKeys.productJson(slug),
-      load: async () => {
-        const product = await getProductBySlug(deps.database.reader, slug);
+      load: async ({ afterWrite }) => {
+        const reader = deps.database.readerFor({ recentWrite: afterWrite });
+        const product = await getProductBySlug(reader, slug);
         if (!product) throw new HTTPException(404, { message: "Product not found" });
         return json(product, [cacheTags.product(product.id), cacheTags.slug(product.slug)]);
       },

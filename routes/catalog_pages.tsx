@@ -30,8 +30,8 @@ export function catalogPages(deps: { database: Database; cache: EdgeCache }): Ho
     cached(c, {
       kind: "home",
       key: cacheKeys.homePage(),
-      load: async () => {
-        const reader = deps.database.reader;
+      load: async ({ afterWrite }) => {
+        const reader = deps.database.readerFor({ recentWrite: afterWrite });
         const [featured, categories] = await Promise.all([
           listFeaturedProducts(reader, { limit: 12 }),
           listCategories(reader, { limit: 100 }),
@@ -50,10 +50,11 @@ export function catalogPages(deps: { database: Database; cache: EdgeCache }): Ho
     return cached(c, {
       kind: "listing",
       key: cacheKeys.categoryPage(slug, query),
-      load: async () => {
-        const category = await getCategoryBySlug(deps.database.reader, slug);
+      load: async ({ afterWrite }) => {
+        const reader = deps.database.readerFor({ recentWrite: afterWrite });
+        const category = await getCategoryBySlug(reader, slug);
         if (!category) throw new HTTPException(404, { message: "We couldn't find that category." });
-        const page = await listProducts(deps.database.reader, toProductFilters(query, category.id));
+        const page = await listProducts(reader, toProductFilters(query, category.id));
         return html(
           ListingPage({
             title: category.name,
@@ -74,8 +75,9 @@ export function catalogPages(deps: { database: Database; cache: EdgeCache }): Ho
     return cached(c, {
       kind: "product",
       key: cacheKeys.productPage(slug),
-      load: async () => {
-        const product = await getProductBySlug(deps.database.reader, slug);
+      load: async ({ afterWrite }) => {
+        const reader = deps.database.readerFor({ recentWrite: afterWrite });
+        const product = await getProductBySlug(reader, slug);
         if (!product) throw new HTTPException(404, { message: "We couldn't find that product." });
         return html(ProductPage({ product }), [
           cacheTags.product(product.id),
@@ -90,9 +92,10 @@ export function catalogPages(deps: { database: Database; cache: EdgeCache }): Ho
     return cached(c, {
       kind: "listing",
       key: cacheKeys.searchPage(query),
-      load: async () => {
+      load: async ({ afterWrite }) => {
+        const reader = deps.database.readerFor({ recentWrite: afterWrite });
         const page = query.q
-          ? await listProducts(deps.database.reader, toProductFilters(query))
+          ? await listProducts(reader, toProductFilters(query))
           : { items: [], nextCursor: null };
         return html(
           ListingPage({

@@ -19,11 +19,21 @@ export type { CacheEntry, CacheValue } from "./entry.ts";
 /** Which tier answered: a fresh hit in L0/L1/L2, the origin (MISS), or a stale entry. */
 export type CacheSource = "L0" | "L1" | "L2" | "MISS" | "STALE" | "BYPASS";
 
+/** How the origin should be read for one load. */
+export interface OriginRead {
+  /**
+   * True shortly after this node applied an invalidation: the write behind it may not have
+   * reached the nearest replica yet, so the loader must read the primary, or it would put the
+   * old version back into every tier for a whole lifetime.
+   */
+  afterWrite: boolean;
+}
+
 /** One cached lookup: the route's key and a loader that reads the origin through db/. */
 export interface CacheLookup {
   kind: CacheKind;
   key: string;
-  load: () => Promise<CacheValue>;
+  load: (read: OriginRead) => Promise<CacheValue>;
 }
 
 export interface CacheResult {
@@ -44,6 +54,8 @@ export interface EdgeCacheOptions {
   random?: () => number;
   /** Names this node in leases; defaults to a random id. */
   nodeId?: string;
+  /** After an invalidation, origin loads read the primary this long (the replication lag bound). */
+  primaryReadsAfterWriteMs?: number;
   metrics?: CacheMetrics;
 }
 
@@ -107,6 +119,11 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
   // Local invalidation epochs: a load that started before its tags were invalidated is not kept.
   let epoch = 0;
   let forgottenBefore = 0;
+  let lastInvalidationAt = Number.NEGATIVE_INFINITY;
+  const primaryReadsAfterWriteMs = options.primaryReadsAfterWriteMs ?? 10_000;
+  const originRead = (): OriginRead => ({
+    afterWrite: now() - lastInvalidationAt < primaryReadsAfterWriteMs,
+  });
   const tagEpochs = new Map<string, number>();
 
   metrics.gauge("l0_bytes", () => lru.bytes);
@@ -158,7 +175,7 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
     metrics.inc("origin_fetches");
     let value: CacheValue;
     try {
-      value = await lookup.load();
+      value = await lookup.load(originRead());
     } catch (error) {
       metrics.inc("origin_errors");
       throw error;
@@ -279,6 +296,7 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
 
   function applyInvalidation(tags: readonly string[]): Promise<unknown> {
     epoch++;
+    lastInvalidationAt = now();
     for (const tag of tags) {
       tagEpochs.set(tag, epoch);
       lru.deleteTag(tag);
@@ -296,6 +314,7 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
 
   async function flushLocal(): Promise<void> {
     epoch++;
+    lastInvalidationAt = now();
     forgottenBefore = epoch;
     tagEpochs.clear();
     lru.clear();
@@ -361,7 +380,7 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
       if (lookup.key.length > MAX_CACHE_KEY_LENGTH) {
         metrics.inc("bypasses");
         metrics.inc("origin_fetches");
-        const entry = await createEntry(await lookup.load(), {
+        const entry = await createEntry(await lookup.load(originRead()), {
           kind: lookup.kind,
           windows: config.kinds[lookup.kind],
           now: now(),

@@ -4,15 +4,10 @@
  */
 import type { Context } from "hono";
 import type { CacheKind } from "../config.ts";
-import type { CacheValue, EdgeCache } from "./cache.ts";
+import type { CacheLookup, EdgeCache } from "./cache.ts";
 
-export interface CachedSpec {
-  kind: CacheKind;
-  /** Built with `cacheKeys` from keys.ts. */
-  key: string;
-  /** Reads the origin (db/ through the reader) and renders the body. */
-  load: () => Promise<CacheValue>;
-}
+/** The route's key (built with `cacheKeys`) and its origin loader. */
+export type CachedSpec = CacheLookup;
 
 /** Answers one request from the cache. */
 export type CachedResponder = (c: Context, spec: CachedSpec) => Promise<Response>;

@@ -176,6 +176,27 @@ Deno.test("[cache] serves stale when the origin fails, until stale-if-error runs
   });
 });
 
+Deno.test("[cache] right after an invalidation, origin loads read the primary, not a lagging replica", async () => {
+  const clock = createClock();
+  await withNodes(1, { now: clock.now, redis: false }, async (node) => {
+    const reads: boolean[] = [];
+    const lookup = (key: string) => ({
+      kind: "product" as const,
+      key,
+      load: ({ afterWrite }: { afterWrite: boolean }) => {
+        reads.push(afterWrite);
+        return Promise.resolve({ body: key, contentType: "text/plain", tags: ["product:1"] });
+      },
+    });
+    await node.cache.get(lookup("test:before-any-write"));
+    await node.cache.invalidate(["product:1"]);
+    await node.cache.get(lookup("test:just-after-write"));
+    clock.advance(10_001);
+    await node.cache.get(lookup("test:long-after-write"));
+    assert.deepEqual(reads, [false, true, false]);
+  });
+});
+
 Deno.test("[cache] an update on one node invalidates that product on another node, nothing else", async () => {
   await withNodes(2, {}, async (a, b) => {
     const [product, unrelated] = [coldProduct(), coldProduct()];

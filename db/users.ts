@@ -52,6 +52,17 @@ export async function updateUserPasswordHash(
   await writer.update(users).set({ passwordHash, updatedAt: Date.now() }).where(eq(users.id, id));
 }
 
+/** Sets a user's display name; returns the updated user, or undefined for an unknown id. */
+export async function updateUserName(
+  writer: Db,
+  id: string,
+  name: string,
+): Promise<User | undefined> {
+  const [user] = await writer.update(users).set({ name, updatedAt: Date.now() })
+    .where(eq(users.id, id)).returning();
+  return user;
+}
+
 /** Creates the admin, or resets its password hash and role when the email exists. */
 export async function upsertAdminUser(
   writer: Db,

@@ -1,7 +1,9 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { getUserById } from "../db/users.ts";
+import { z } from "zod";
+import { getUserById, updateUserName } from "../db/users.ts";
 import { authenticate, type AuthEnv, requireUser } from "../edge/auth_middleware.ts";
+import type { ReadYourWritesEnv } from "../edge/read_your_writes.ts";
 import {
   type AuthDeps,
   credentialsSchema,
@@ -13,9 +15,15 @@ import {
 } from "./auth_flows.ts";
 import { parseWith } from "./validation.ts";
 
+const profileSchema = z.object({
+  name: z.string({ error: "is required" }).trim().max(100, {
+    error: "must be at most 100 characters",
+  }),
+});
+
 /** Accounts over JSON: `/api/auth/register|login|refresh|logout|me`. */
-export function authApi(deps: AuthDeps): Hono<AuthEnv> {
-  const app = new Hono<AuthEnv>();
+export function authApi(deps: AuthDeps): Hono<AuthEnv & ReadYourWritesEnv> {
+  const app = new Hono<AuthEnv & ReadYourWritesEnv>();
   app.use(csrfProtection(deps.auth));
 
   app.post("/register", async (c) => {
@@ -50,7 +58,17 @@ export function authApi(deps: AuthDeps): Hono<AuthEnv> {
 
   app.get("/me", authenticate(deps.auth), requireUser(), async (c) => {
     c.header("Cache-Control", "private, no-store");
-    const user = await getUserById(deps.database.reader, c.var.user!.id);
+    // Right after this shopper's own write, read the primary: the replica may not have it yet.
+    const reader = deps.database.readerFor({ recentWrite: c.var.recentWrite === true });
+    const user = await getUserById(reader, c.var.user!.id);
+    if (!user) throw new HTTPException(401, { message: "Sign in to continue" });
+    return c.json({ id: user.id, email: user.email, role: user.role, name: user.name });
+  });
+
+  app.patch("/me", authenticate(deps.auth), requireUser(), async (c) => {
+    c.header("Cache-Control", "private, no-store");
+    const { name } = parseWith(profileSchema, await jsonBody(c.req.raw));
+    const user = await updateUserName(deps.database.writer, c.var.user!.id, name);
     if (!user) throw new HTTPException(401, { message: "Sign in to continue" });
     return c.json({ id: user.id, email: user.email, role: user.role, name: user.name });
   });

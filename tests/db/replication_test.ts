@@ -135,6 +135,56 @@ Deno.test("[replication] read-your-writes holds while the replica lags", async (
   }
 });
 
+Deno.test("[replication] a shopper reads their own account change at once through a lagging replica", async () => {
+  const cluster = await startSqldCluster({ replicas: 0 });
+  const dir = await Deno.makeTempDir({ prefix: "shop-ryw-http-" });
+  const shop = await openTestServices({
+    productCount: 0,
+    env: {
+      DATABASE_URL: cluster.primary.httpUrl,
+      DATABASE_READ_URL: `file:${dir}/replica.db`,
+      DATABASE_SYNC_INTERVAL: "3600", // the embedded replica lags for the whole test
+    },
+  });
+  const origin = "http://shop.test";
+  const json = (
+    method: string,
+    path: string,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ) =>
+    shop.app.request(`${origin}${path}`, {
+      method,
+      headers: { origin, "content-type": "application/json", ...headers },
+      body: JSON.stringify(body),
+    });
+  try {
+    const credentials = { email: "ada@example.com", password: "correct horse battery" };
+    assert.equal((await json("POST", "/api/auth/register", credentials)).status, 202);
+    const login = await json("POST", "/api/auth/login", credentials);
+    assert.equal(login.status, 200);
+    const bearer = { authorization: `Bearer ${(await login.json()).accessToken}` };
+    await shop.services.database.sync(); // the replica now knows the account, not what follows
+
+    const changed = await json("PATCH", "/api/auth/me", { name: "Ada Lovelace" }, bearer);
+    assert.equal(changed.status, 200);
+    const stamp = changed.headers.getSetCookie().find((c) => c.startsWith("last_write="));
+    assert.ok(stamp, "a write stamps the read-your-writes cookie");
+
+    const fromReplica = await shop.app.request(`${origin}/api/auth/me`, { headers: bearer });
+    assert.equal((await fromReplica.json()).name, "", "without the stamp: the lagging replica");
+    const own = await shop.app.request(`${origin}/api/auth/me`, {
+      headers: { ...bearer, cookie: stamp.split(";")[0] },
+    });
+    assert.equal(own.status, 200);
+    assert.equal((await own.json()).name, "Ada Lovelace", "the shopper sees their own write");
+  } finally {
+    await shop.close();
+    await cluster.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("[replication] the shop serves the catalog from a replica and survives losing it", async (t) => {
   const cluster = await startSqldCluster({ replicas: 1 });
   const shop = await openTestServices({

@@ -11,9 +11,6 @@ import { every } from "hono/combine";
 import { compress } from "hono/compress";
 import { serveStatic } from "hono/deno";
 import { HTTPException } from "hono/http-exception";
-import { requestId } from "hono/request-id";
-import { secureHeaders } from "hono/secure-headers";
-import { timeout } from "hono/timeout";
 import { type Database, openDatabase } from "./db/client.ts";
 import { migrateDatabase } from "./db/migrate.ts";
 import { isCatalogEmpty, seedCatalog } from "./db/seed.ts";
@@ -21,6 +18,7 @@ import { type Auth, createAuth, type CreateAuthOptions } from "./edge/auth.ts";
 import { type Config, ConfigError, readConfigFromEnv } from "./edge/config.ts";
 import { createLogger, errorFields, type Logger } from "./edge/log.ts";
 import { readYourWrites } from "./edge/read_your_writes.ts";
+import { requestDeadline, securityHeaders } from "./edge/http_middleware.ts";
 import { createRedisClient } from "./edge/redis.ts";
 import { createReadinessProbe, type ReadinessReport } from "./edge/readiness.ts";
 import { type RunningServer, serveGracefully } from "./edge/server.ts";
@@ -51,6 +49,9 @@ export interface AppServices {
   readiness: () => Promise<ReadinessReport>;
 }
 
+/** Route groups that serve a shopper's own data (never cached, read-your-writes applies). */
+const PERSONAL_ROUTES = ["/api/auth/*", "/api/admin/*", "/account/*"];
+
 const STATIC_ROOT = new URL("./static", import.meta.url).pathname;
 
 /** Builds the Hono app over already-open services. */
@@ -58,43 +59,26 @@ export function createApp(services: AppServices): Hono {
   const { config, logger } = services;
   const app = new Hono();
 
-  app.use(requestId());
-  app.use(async (c, next) => {
-    const started = performance.now();
-    await next();
-    const ms = Math.round(performance.now() - started);
-    // Per-request lines only at debug: at the default level a busy edge logs nothing per hit.
-    if (logger.enabled("debug") || ms > 1000) {
-      logger[ms > 1000 ? "warn" : "debug"]("request", {
-        requestId: c.get("requestId"),
-        method: c.req.method,
-        path: c.req.path,
-        status: c.res.status,
-        ms,
-      });
-    }
-  });
-  app.use(secureHeaders({
-    contentSecurityPolicy: {
-      defaultSrc: ["'self'"],
-      imgSrc: ["'self'", "data:"],
-      styleSrc: ["'self'"],
-      scriptSrc: ["'self'"],
-      objectSrc: ["'none'"],
-      frameAncestors: ["'none'"],
-    },
-  }));
-  app.use(compress());
-  app.use(bodyLimit({
-    maxSize: config.http.bodyLimitBytes,
-    onError: () => {
-      throw new HTTPException(413, {
-        message: `Request body is larger than ${config.http.bodyLimitBytes} bytes`,
-      });
-    },
-  }));
-  app.use(timeout(config.http.requestTimeoutMs));
-  app.use(readYourWrites({ windowMs: config.database.readYourWritesWindowMs }));
+  app.use(requestDeadline({ timeoutMs: config.http.requestTimeoutMs, logger }));
+  app.use(securityHeaders());
+  app.on(
+    ["POST", "PUT", "PATCH", "DELETE"],
+    "*",
+    bodyLimit({
+      maxSize: config.http.bodyLimitBytes,
+      onError: () => {
+        throw new HTTPException(413, {
+          message: `Request body is larger than ${config.http.bodyLimitBytes} bytes`,
+        });
+      },
+    }),
+  );
+  // Routes that read or write a shopper's own data: writes stamp the read-your-writes cookie
+  // and reads honour it. The catalog is anonymous and cached, so it skips this layer.
+  const ownData = readYourWrites({ windowMs: config.database.readYourWritesWindowMs });
+  for (const path of PERSONAL_ROUTES) app.use(path, ownData);
+  // Cached catalog responses arrive precompressed from the edge cache; these are the others.
+  for (const path of [...PERSONAL_ROUTES, "/static/*", "/metrics"]) app.use(path, compress());
 
   app.use(
     "/static/*",

@@ -7,6 +7,7 @@ import { RefreshTokenInvalidError, RefreshTokenReusedError } from "../db/refresh
 import { InvalidCredentialsError } from "../edge/auth.ts";
 import { PasswordHasherBusyError } from "../edge/passwords.ts";
 import { RateLimitedError } from "../edge/rate_limit.ts";
+import { requestIdOf } from "../edge/http_middleware.ts";
 import { errorFields, type Logger } from "../edge/log.ts";
 import { ErrorPage } from "./pages.tsx";
 import { renderPage } from "./render.tsx";
@@ -102,7 +103,8 @@ export function handleError(error: unknown, c: Context, logger: Logger): Respons
       ? jsonError(c, error.status as 400, { code: codeFor(error.status), message })
       : renderPage(c, ErrorPage({ status: error.status, message }), error.status);
   }
-  const requestId = c.get("requestId") as string | undefined;
+  const requestId = requestIdOf(c);
+  c.header("X-Request-Id", requestId);
   const status = error instanceof HTTPException ? error.status : 500;
   logger.error("request failed", {
     requestId,

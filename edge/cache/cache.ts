@@ -136,8 +136,13 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
     background.add(tracked);
   }
 
+  const countHit = {
+    L0: metrics.counter("hits", { tier: "L0" }),
+    L1: metrics.counter("hits", { tier: "L1" }),
+    L2: metrics.counter("hits", { tier: "L2" }),
+  };
   function hit(entry: CacheEntry, source: "L0" | "L1" | "L2"): CacheResult {
-    metrics.inc("hits", { tier: source });
+    countHit[source]();
     return { entry, source };
   }
 

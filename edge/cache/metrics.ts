@@ -42,6 +42,14 @@ export class CacheMetrics {
     this.#counters.set(id, (this.#counters.get(id) ?? 0) + by);
   }
 
+  /** A bound incrementer for one series, for hot paths that count on every request. */
+  counter(name: CacheCounter, labels?: Record<string, string>): () => void {
+    const id = seriesId(name, labels);
+    return () => {
+      this.#counters.set(id, (this.#counters.get(id) ?? 0) + 1);
+    };
+  }
+
   /** The current value of one series (tests read these). */
   value(name: CacheCounter, labels?: Record<string, string>): number {
     return this.#counters.get(seriesId(name, labels)) ?? 0;

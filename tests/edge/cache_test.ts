@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { gunzipSync } from "node:zlib";
 import { getProductBySlug } from "../../db/catalog.ts";
 import { updateProduct } from "../../db/admin_products.ts";
 import { createEdgeCache } from "../../edge/cache/cache.ts";
@@ -284,6 +285,37 @@ Deno.test("[cache] ETag, 304, Cache-Control, Vary and X-Cache", async (t) => {
         assert.equal(r.response.headers.get("cache-control"), "private, no-store");
       }
     });
+    await node.cache.settled();
+  });
+});
+
+Deno.test("[cache] serves a gzip representation made once, with its own validator", async () => {
+  await withNodes(1, {}, async (node) => {
+    const product = coldProduct();
+    const path = `/p/${product.slug}`;
+    const plain = await get(node, path);
+    const gzip = { "accept-encoding": "gzip, deflate, br" };
+    const responses = [];
+    for (let i = 0; i < 3; i++) responses.push(await node.app.request(path, { headers: gzip }));
+    for (const response of responses) {
+      assert.equal(response.headers.get("content-encoding"), "gzip");
+      assert.equal(response.headers.get("x-cache"), "L0");
+      const unzipped = new TextDecoder().decode(gunzipSync(await response.bytes()));
+      assert.equal(unzipped, plain.body, "every clone of the prebuilt response has the whole body");
+    }
+    const gzipEtag = responses[0].headers.get("etag")!;
+    assert.notEqual(gzipEtag, plain.response.headers.get("etag"));
+    const revalidated = await node.app.request(path, {
+      headers: { ...gzip, "if-none-match": gzipEtag },
+    });
+    assert.equal(revalidated.status, 304);
+    const refused = await node.app.request(path, { headers: { "accept-encoding": "gzip;q=0" } });
+    assert.equal(refused.headers.get("content-encoding"), null);
+    assert.equal(await refused.text(), plain.body);
+    for (const response of [plain.response, ...responses]) {
+      assert.equal(response.headers.get("x-content-type-options"), "nosniff");
+      assert.match(response.headers.get("content-security-policy") ?? "", /frame-ancestors 'none'/);
+    }
     await node.cache.settled();
   });
 });

@@ -9,8 +9,7 @@ import {
 import type { Database } from "../db/client.ts";
 import type { EdgeCache } from "../edge/cache/cache.ts";
 import { tagsForProductChange } from "../edge/cache/keys.ts";
-import { InvalidParameterError } from "./errors.ts";
-import { parseWith } from "./validation.ts";
+import { parseJsonBody, parseWith } from "./validation.ts";
 
 const productId = z.object({
   id: z.string().regex(/^[1-9]\d{0,9}$/, "must be a product id").transform(Number),
@@ -42,14 +41,6 @@ const stockBody = z.strictObject({
   })).min(1).max(100).refine(uniqueVariants, "must not repeat a variant"),
 });
 
-async function readJson(c: Context): Promise<unknown> {
-  try {
-    return await c.req.json();
-  } catch {
-    throw new InvalidParameterError("body", "body must be a JSON object");
-  }
-}
-
 /** Admin writes to products; each invalidates exactly the cache tags of what it changed. */
 export function adminProductsApi(
   deps: { database: Database; cache: EdgeCache; guard: MiddlewareHandler },
@@ -66,19 +57,19 @@ export function adminProductsApi(
 
   app.patch("/:id", async (c) => {
     const { id } = parseWith(productId, { id: c.req.param("id") });
-    const patch = parseWith(productPatch, await readJson(c));
+    const patch = await parseJsonBody(c.req.raw, productPatch);
     return await changed(c, await updateProduct(deps.database.writer, id, patch));
   });
 
   app.put("/:id/price", async (c) => {
     const { id } = parseWith(productId, { id: c.req.param("id") });
-    const { variants } = parseWith(pricesBody, await readJson(c));
+    const { variants } = await parseJsonBody(c.req.raw, pricesBody);
     return await changed(c, await setVariantPrices(deps.database.writer, id, variants));
   });
 
   app.put("/:id/stock", async (c) => {
     const { id } = parseWith(productId, { id: c.req.param("id") });
-    const { variants } = parseWith(stockBody, await readJson(c));
+    const { variants } = await parseJsonBody(c.req.raw, stockBody);
     return await changed(c, await setVariantStock(deps.database.writer, id, variants));
   });
 

@@ -13,7 +13,7 @@ import {
   refreshSession,
   registerAccount,
 } from "./auth_flows.ts";
-import { parseWith } from "./validation.ts";
+import { parseJsonBody } from "./validation.ts";
 
 const profileSchema = z.object({
   name: z.string({ error: "is required" }).trim().max(100, {
@@ -27,7 +27,7 @@ export function authApi(deps: AuthDeps): Hono<AuthEnv & ReadYourWritesEnv> {
   app.use(csrfProtection(deps.auth));
 
   app.post("/register", async (c) => {
-    const credentials = parseWith(credentialsSchema, await jsonBody(c.req.raw));
+    const credentials = await parseJsonBody(c.req.raw, credentialsSchema);
     await registerAccount(deps, c, credentials);
     // Same answer whether or not the email was already registered.
     return c.json({
@@ -37,7 +37,7 @@ export function authApi(deps: AuthDeps): Hono<AuthEnv & ReadYourWritesEnv> {
   });
 
   app.post("/login", async (c) => {
-    const credentials = parseWith(credentialsSchema, await jsonBody(c.req.raw));
+    const credentials = await parseJsonBody(c.req.raw, credentialsSchema);
     const session = await logIn(deps, c, credentials);
     c.header("Cache-Control", "no-store");
     return c.json({ tokenType: "Bearer", ...session });
@@ -67,7 +67,7 @@ export function authApi(deps: AuthDeps): Hono<AuthEnv & ReadYourWritesEnv> {
 
   app.patch("/me", authenticate(deps.auth), requireUser(), async (c) => {
     c.header("Cache-Control", "private, no-store");
-    const { name } = parseWith(profileSchema, await jsonBody(c.req.raw));
+    const { name } = await parseJsonBody(c.req.raw, profileSchema);
     const user = await updateUserName(deps.database.writer, c.var.user!.id, name);
     if (!user) throw new HTTPException(401, { message: "Sign in to continue" });
     return c.json({ id: user.id, email: user.email, role: user.role, name: user.name });
@@ -85,14 +85,6 @@ export function jwksRoute(deps: Pick<AuthDeps, "auth">): Hono {
     return c.body(body, 200, { "Content-Type": "application/jwk-set+json" });
   });
   return app;
-}
-
-async function jsonBody(request: Request): Promise<unknown> {
-  try {
-    return await request.json();
-  } catch {
-    return undefined;
-  }
 }
 
 function isFormPost(contentType: string | undefined): boolean {

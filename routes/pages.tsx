@@ -27,6 +27,7 @@ export function Layout(
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${props.title} · Edge Shop`}</title>
         {props.description && <meta name="description" content={props.description} />}
+        <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
         <link rel="stylesheet" href="/static/app.css" />
       </head>
       <body>

@@ -4,6 +4,8 @@
  *
  * Not part of `deno task test`. Run:
  *   deno run --unstable-kv -A tests/bench/login_storm_bench.ts [--seconds=4] [--logins=20]
+ *
+ * `deno task bench` runs it with the other macro benchmarks (tests/bench/main.ts).
  */
 import { loadConfig } from "../../edge/config.ts";
 import { createLogger } from "../../edge/log.ts";
@@ -14,15 +16,19 @@ import {
   type PasswordAlgorithm,
 } from "../../edge/passwords.ts";
 import { closeServices, createApp, openServices } from "../../main.ts";
+import { percentile } from "./stats.ts";
 
-const args = Object.fromEntries(
-  Deno.args.map((a) => a.replace(/^--/, "").split("=")).map(([k, v]) => [k, Number(v)]),
-);
-const SECONDS = args.seconds ?? 4;
-const LOGIN_CLIENTS = args.logins ?? 20;
 const CATALOG_CLIENTS = 4;
 
-interface Row {
+export interface LoginStormOptions {
+  /** Length of each phase (quiet, then storm). */
+  seconds?: number;
+  /** Concurrent clients logging in during the storm. */
+  logins?: number;
+}
+
+/** One phase of one hasher; times in ms. */
+export interface LoginStormRow {
   hasher: string;
   phase: string;
   lagP50: number;
@@ -34,16 +40,15 @@ interface Row {
   busy: number;
 }
 
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+interface Phase {
+  storm: boolean;
+  hasher: string;
+  email: string;
+  seconds: number;
+  logins: number;
 }
 
-async function runPhase(
-  base: string,
-  options: { storm: boolean; hasher: string; email: string },
-): Promise<Row> {
+async function runPhase(base: string, options: Phase): Promise<LoginStormRow> {
   const lags: number[] = [];
   let expected = performance.now() + 10;
   const sampler = setInterval(() => {
@@ -51,7 +56,7 @@ async function runPhase(
     lags.push(Math.max(0, now - expected));
     expected = now + 10;
   }, 10);
-  const deadline = performance.now() + SECONDS * 1000;
+  const deadline = performance.now() + options.seconds * 1000;
   const catalogTimes: number[] = [];
   let logins = 0;
   let busy = 0;
@@ -80,23 +85,28 @@ async function runPhase(
   };
   await Promise.all([
     ...Array.from({ length: CATALOG_CLIENTS }, catalog),
-    ...(options.storm ? Array.from({ length: LOGIN_CLIENTS }, login) : []),
+    ...(options.storm ? Array.from({ length: options.logins }, login) : []),
   ]);
   clearInterval(sampler);
+  lags.sort((a, b) => a - b);
+  catalogTimes.sort((a, b) => a - b);
   return {
     hasher: options.hasher,
-    phase: options.storm ? `storm (${LOGIN_CLIENTS} login clients)` : "no logins",
+    phase: options.storm ? `storm (${options.logins} login clients)` : "no logins",
     lagP50: percentile(lags, 50),
     lagP99: percentile(lags, 99),
-    lagMax: Math.max(...lags),
+    lagMax: lags.at(-1) ?? 0,
     catalogP99: percentile(catalogTimes, 99),
-    catalogRps: catalogTimes.length / SECONDS,
+    catalogRps: catalogTimes.length / options.seconds,
     logins,
     busy,
   };
 }
 
-async function benchHasher(algorithm: PasswordAlgorithm): Promise<Row[]> {
+async function benchHasher(
+  algorithm: PasswordAlgorithm,
+  options: { seconds: number; logins: number },
+): Promise<LoginStormRow[]> {
   const dir = await Deno.makeTempDir({ prefix: "login-storm-" });
   const config = loadConfig({
     DATA_DIR: dir,
@@ -124,8 +134,9 @@ async function benchHasher(algorithm: PasswordAlgorithm): Promise<Row[]> {
     await registered.arrayBuffer();
     // Warm up the catalog path and the JIT.
     for (let i = 0; i < 50; i++) await (await fetch(`${base}/api/products?limit=24`)).arrayBuffer();
-    const quiet = await runPhase(base, { storm: false, hasher: algorithm.name, email });
-    const storm = await runPhase(base, { storm: true, hasher: algorithm.name, email });
+    const phase = { hasher: algorithm.name, email, ...options };
+    const quiet = await runPhase(base, { ...phase, storm: false });
+    const storm = await runPhase(base, { ...phase, storm: true });
     return [quiet, storm];
   } finally {
     await server.shutdown();
@@ -134,22 +145,39 @@ async function benchHasher(algorithm: PasswordAlgorithm): Promise<Row[]> {
   }
 }
 
-const rows = [
-  ...await benchHasher(argon2idAlgorithm()),
-  ...await benchHasher(bcryptAlgorithm(12)),
-];
-const f = (n: number) => n.toFixed(1);
-console.log(
-  `login storm, ${SECONDS} s per phase, ${CATALOG_CLIENTS} catalog clients, ` +
-    `${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}\n`,
-);
-console.log(
-  "| hasher | phase | loop lag p50 ms | p99 ms | max ms | catalog p99 ms | catalog req/s | logins/s | 503s |",
-);
-console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-for (const r of rows) {
-  console.log(
-    `| ${r.hasher} | ${r.phase} | ${f(r.lagP50)} | ${f(r.lagP99)} | ${f(r.lagMax)} | ` +
-      `${f(r.catalogP99)} | ${f(r.catalogRps)} | ${f(r.logins / SECONDS)} | ${r.busy} |`,
+/**
+ * Serves the app in this process (500 products) once per hasher, argon2id then bcryptjs-12, and
+ * measures a quiet phase and a login-storm phase for each.
+ */
+export async function benchLoginStorm(options: LoginStormOptions = {}): Promise<LoginStormRow[]> {
+  const phase = { seconds: options.seconds ?? 4, logins: options.logins ?? 20 };
+  return [
+    ...await benchHasher(argon2idAlgorithm(), phase),
+    ...await benchHasher(bcryptAlgorithm(12), phase),
+  ];
+}
+
+/** The rows as a Markdown table under a one-line description of the run. */
+export function formatLoginStorm(rows: LoginStormRow[], options: LoginStormOptions = {}): string {
+  const seconds = options.seconds ?? 4;
+  const f = (n: number) => n.toFixed(1);
+  return [
+    `login storm, ${seconds} s per phase, ${CATALOG_CLIENTS} catalog clients, ` +
+    `${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}`,
+    "",
+    "| hasher | phase | loop lag p50 ms | p99 ms | max ms | catalog p99 ms | catalog req/s | logins/s | 503s |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...rows.map((r) =>
+      `| ${r.hasher} | ${r.phase} | ${f(r.lagP50)} | ${f(r.lagP99)} | ${f(r.lagMax)} | ` +
+      `${f(r.catalogP99)} | ${f(r.catalogRps)} | ${f(r.logins / seconds)} | ${r.busy} |`
+    ),
+  ].join("\n");
+}
+
+if (import.meta.main) {
+  const args = Object.fromEntries(
+    Deno.args.map((a) => a.replace(/^--/, "").split("=")).map(([k, v]) => [k, Number(v)]),
   );
+  const options = { seconds: args.seconds, logins: args.logins };
+  console.log(formatLoginStorm(await benchLoginStorm(options), options));
 }

@@ -108,6 +108,18 @@ async function benchHasher(
   options: { seconds: number; logins: number },
 ): Promise<LoginStormRow[]> {
   const dir = await Deno.makeTempDir({ prefix: "login-storm-" });
+  try {
+    return await serveAndMeasure(algorithm, { ...options, dir });
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+async function serveAndMeasure(
+  algorithm: PasswordAlgorithm,
+  options: { seconds: number; logins: number; dir: string },
+): Promise<LoginStormRow[]> {
+  const { dir, ...phaseOptions } = options;
   const config = loadConfig({
     DATA_DIR: dir,
     LOG_LEVEL: "error",
@@ -134,14 +146,13 @@ async function benchHasher(
     await registered.arrayBuffer();
     // Warm up the catalog path and the JIT.
     for (let i = 0; i < 50; i++) await (await fetch(`${base}/api/products?limit=24`)).arrayBuffer();
-    const phase = { hasher: algorithm.name, email, ...options };
+    const phase = { hasher: algorithm.name, email, ...phaseOptions };
     const quiet = await runPhase(base, { ...phase, storm: false });
     const storm = await runPhase(base, { ...phase, storm: true });
     return [quiet, storm];
   } finally {
     await server.shutdown();
     await closeServices(services);
-    await Deno.remove(dir, { recursive: true });
   }
 }
 

@@ -88,7 +88,7 @@ export function createRateLimiter<R extends string>(
         logger?.warn("rate limit: redis unavailable, using kv", { rule, error: String(error) });
       }
     }
-    return await kvSlidingWindow(kv, [prefix, rule, identifier], rules[rule]);
+    return await kvSlidingWindow(kv, { scope: [prefix, rule], identifier }, rules[rule]);
   }
 
   return {
@@ -106,36 +106,62 @@ export function createRateLimiter<R extends string>(
 
 /**
  * The sliding-window approximation Upstash uses (previous window weighted by how much of it
- * still overlaps, plus the current window), over KV with versionstamp-checked atomic writes.
+ * still overlaps, plus the current window), over KV.
+ *
+ * Counting is an atomic `sum`, which never conflicts: every concurrent hit on one key (a whole
+ * office behind one address, or a load test) costs one write and one read, with no retry loop
+ * that could stall under contention or refuse for want of a winner. The hit is counted before
+ * the decision, so a refused hit counts too.
+ *
+ * Sums cannot carry an expiry, so counters are keyed `[...scope, window, identifier]`: the first
+ * hit of a new window deletes the window before last, one bounded range under one prefix (never
+ * a scan of the keyspace). Live counters are at most two windows' worth of identifiers.
  */
 export async function kvSlidingWindow(
   kv: Deno.Kv,
-  key: Deno.KvKey,
+  key: { scope: Deno.KvKey; identifier: string },
   rule: RateLimitRule,
+  now = Date.now(),
 ): Promise<RateLimitResult> {
   const windowMs = rule.windowSeconds * 1000;
-  for (let attempt = 0; attempt < 100; attempt++) {
-    // Jittered back-off after a lost versionstamp race spreads concurrent writers out.
-    if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * Math.min(20, attempt)));
-    const now = Date.now();
-    const window = Math.floor(now / windowMs);
-    const currentKey = [...key, window];
-    const [previous, current] = await kv.getMany<[number, number]>([
-      [...key, window - 1],
-      currentKey,
-    ]);
-    const elapsed = (now % windowMs) / windowMs;
-    const used = Math.floor((previous.value ?? 0) * (1 - elapsed)) + (current.value ?? 0);
-    const reset = (window + 1) * windowMs;
-    if (used >= rule.limit) return { success: false, limit: rule.limit, remaining: 0, reset };
-    const result = await kv.atomic()
-      .check(current)
-      .set(currentKey, (current.value ?? 0) + 1, { expireIn: windowMs * 2 })
-      .commit();
-    if (result.ok) {
-      return { success: true, limit: rule.limit, remaining: rule.limit - used - 1, reset };
+  const window = Math.floor(now / windowMs);
+  const currentKey = [...key.scope, window, key.identifier];
+  const counted = await kv.atomic().sum(currentKey, 1n).commit();
+  if (!counted.ok) throw new Error("Rate limit counter was not written");
+  const [previous, current] = await kv.getMany<[Deno.KvU64, Deno.KvU64]>([
+    [...key.scope, window - 1, key.identifier],
+    currentKey,
+  ]);
+  if (current.value?.value === 1n) dropWindow(kv, [...key.scope, window - 2]);
+  const elapsed = (now % windowMs) / windowMs;
+  const used = Math.floor(Number(previous.value?.value ?? 0n) * (1 - elapsed)) +
+    Number(current.value?.value ?? 1n);
+  const reset = (window + 1) * windowMs;
+  if (used > rule.limit) return { success: false, limit: rule.limit, remaining: 0, reset };
+  return { success: true, limit: rule.limit, remaining: rule.limit - used, reset };
+}
+
+const droppedWindows = new Set<string>();
+
+/** Deletes every counter of one finished window, in the background, once per process. */
+function dropWindow(kv: Deno.Kv, prefix: Deno.KvKey): void {
+  const id = JSON.stringify(prefix);
+  if (droppedWindows.has(id)) return;
+  droppedWindows.add(id);
+  if (droppedWindows.size > 10_000) droppedWindows.clear();
+  (async () => {
+    let batch = kv.atomic();
+    let size = 0;
+    for await (const entry of kv.list({ prefix }, { batchSize: 500 })) {
+      batch.delete(entry.key);
+      if (++size === 500) {
+        await batch.commit();
+        batch = kv.atomic();
+        size = 0;
+      }
     }
-  }
-  // Heavy contention on one key is itself a sign of abuse.
-  return { success: false, limit: rule.limit, remaining: 0, reset: Date.now() + 1000 };
+    if (size > 0) await batch.commit();
+  })().catch(() => {
+    droppedWindows.delete(id); // the next window's first hit tries again
+  });
 }

@@ -18,7 +18,7 @@ import { type Auth, createAuth, type CreateAuthOptions } from "./edge/auth.ts";
 import { type Config, ConfigError, readConfigFromEnv } from "./edge/config.ts";
 import { createLogger, errorFields, type Logger } from "./edge/log.ts";
 import { readYourWrites } from "./edge/read_your_writes.ts";
-import { requestDeadline, securityHeaders } from "./edge/http_middleware.ts";
+import { securityHeaders, withDeadline } from "./edge/http_middleware.ts";
 import { createRedisClient } from "./edge/redis.ts";
 import { createReadinessProbe, type ReadinessReport } from "./edge/readiness.ts";
 import { type RunningServer, serveGracefully } from "./edge/server.ts";
@@ -27,7 +27,7 @@ import { authApi, jwksRoute } from "./routes/auth_api.ts";
 import { ensureAdminUser } from "./routes/auth_flows.ts";
 import { catalogApi } from "./routes/catalog_api.ts";
 import { catalogPages } from "./routes/catalog_pages.tsx";
-import { handleError, handleNotFound } from "./routes/errors.ts";
+import { handleError, handleNotFound, timeoutResponse } from "./routes/errors.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { authenticate, requireRole } from "./edge/auth_middleware.ts";
 import { createEdgeCache, type EdgeCache } from "./edge/cache/cache.ts";
@@ -59,7 +59,6 @@ export function createApp(services: AppServices): Hono {
   const { config, logger } = services;
   const app = new Hono();
 
-  app.use(requestDeadline({ timeoutMs: config.http.requestTimeoutMs, logger }));
   app.use(securityHeaders());
   app.on(
     ["POST", "PUT", "PATCH", "DELETE"],
@@ -199,7 +198,12 @@ async function startShop(): Promise<void> {
   const app = createApp(services);
   let server: RunningServer;
   try {
-    server = serveGracefully(app.fetch, {
+    const handler = withDeadline(app.fetch, {
+      timeoutMs: config.http.requestTimeoutMs,
+      logger,
+      onTimeout: timeoutResponse,
+    });
+    server = serveGracefully(handler, {
       port: config.port,
       hostname: config.hostname,
       shutdownDeadlineMs: config.http.shutdownDeadlineMs,

@@ -1,12 +1,11 @@
 /**
- * The global middleware every request passes through, kept to two cheap layers because the
+ * What every request passes through, kept to two cheap layers because the
  * cached catalog path runs at tens of thousands of requests per second per core: each generic
  * layer (a timer per request, headers re-set on every response) was measured to cost 20–45% of
  * that throughput (BENCHMARKS.md).
  */
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { HTTPException } from "hono/http-exception";
 import type { Logger } from "./log.ts";
 
 /**
@@ -40,17 +39,29 @@ export function securityHeaders() {
 }
 
 /**
- * Bounds every request to `timeoutMs` (answered 504) and logs slow requests.
+ * Bounds every request to `timeoutMs` and logs slow requests, around the whole app handler.
  *
- * One shared sweep timer checks deadlines a few times a second instead of arming a timer per
+ * It wraps `app.fetch` rather than running as Hono middleware: a handler that overruns keeps
+ * going after the 504 is sent, and inside Hono it would then write into the same context that
+ * already answered (seen under load as "ReadableStream is already locked"). Out here the late
+ * response is simply dropped. One shared sweep timer checks deadlines instead of a timer per
  * request, so a deadline fires up to `timeoutMs / 8` (at most 250 ms) late. Per-request log
  * lines appear only at debug level; requests slower than `slowMs` are logged at warn.
  */
-export function requestDeadline(options: { timeoutMs: number; slowMs?: number; logger: Logger }) {
+export function withDeadline<Info>(
+  handler: (request: Request, info: Info) => Response | Promise<Response>,
+  options: {
+    timeoutMs: number;
+    slowMs?: number;
+    logger: Logger;
+    /** The answer once the deadline passes (JSON for the API, a page otherwise). */
+    onTimeout: (request: Request) => Response;
+  },
+): (request: Request, info: Info) => Promise<Response> {
   const { timeoutMs, logger } = options;
   const slowMs = options.slowMs ?? 1000;
   const sweepEveryMs = Math.max(10, Math.min(250, timeoutMs / 8));
-  const waiting = new Set<{ deadline: number; expire: (error: Error) => void }>();
+  const waiting = new Set<{ deadline: number; expire: () => void }>();
   let sweeper: ReturnType<typeof setInterval> | undefined;
 
   function sweep() {
@@ -58,7 +69,7 @@ export function requestDeadline(options: { timeoutMs: number; slowMs?: number; l
     for (const request of waiting) {
       if (request.deadline > now) continue;
       waiting.delete(request);
-      request.expire(new HTTPException(504, { message: "The request took too long" }));
+      request.expire();
     }
     if (waiting.size === 0) {
       clearInterval(sweeper);
@@ -66,29 +77,34 @@ export function requestDeadline(options: { timeoutMs: number; slowMs?: number; l
     }
   }
 
-  return createMiddleware(async (c, next) => {
+  return async (request, info) => {
     const started = performance.now();
-    const { promise: expired, reject: expire } = Promise.withResolvers<never>();
-    const request = { deadline: started + timeoutMs, expire };
-    waiting.add(request);
+    const { promise: expired, resolve: expire } = Promise.withResolvers<void>();
+    const pending = { deadline: started + timeoutMs, expire };
+    waiting.add(pending);
     // Runs only while requests are in flight, so an idle process is free to exit.
     sweeper ??= setInterval(sweep, sweepEveryMs);
+    let response: Response;
     try {
-      await Promise.race([next(), expired]);
+      response = await Promise.race([
+        handler(request, info),
+        expired.then(() => options.onTimeout(request)),
+      ]);
     } finally {
-      waiting.delete(request);
-      const ms = Math.round(performance.now() - started);
-      if (ms > slowMs || logger.enabled("debug")) {
-        logger[ms > slowMs ? "warn" : "debug"]("request", {
-          requestId: requestIdOf(c),
-          method: c.req.method,
-          path: c.req.path,
-          status: c.res.status,
-          ms,
-        });
-      }
+      waiting.delete(pending);
     }
-  });
+    const ms = Math.round(performance.now() - started);
+    if (ms > slowMs || logger.enabled("debug")) {
+      logger[ms > slowMs ? "warn" : "debug"]("request", {
+        requestId: response.headers.get("x-request-id") ?? undefined,
+        method: request.method,
+        path: new URL(request.url).pathname,
+        status: response.status,
+        ms,
+      });
+    }
+    return response;
+  };
 }
 
 declare module "hono" {

@@ -7,7 +7,8 @@ import { RefreshTokenInvalidError, RefreshTokenReusedError } from "../db/refresh
 import { InvalidCredentialsError } from "../edge/auth.ts";
 import { PasswordHasherBusyError } from "../edge/passwords.ts";
 import { RateLimitedError } from "../edge/rate_limit.ts";
-import { requestIdOf } from "../edge/http_middleware.ts";
+import { renderToString } from "preact-render-to-string";
+import { requestIdOf, SECURITY_HEADERS } from "../edge/http_middleware.ts";
 import { errorFields, type Logger } from "../edge/log.ts";
 import { ErrorPage } from "./pages.tsx";
 import { renderPage } from "./render.tsx";
@@ -117,6 +118,26 @@ export function handleError(error: unknown, c: Context, logger: Logger): Respons
   return wantsJson(c)
     ? jsonError(c, status as 500, { code: codeFor(status), message, requestId })
     : renderPage(c, ErrorPage({ status, message, requestId }), status);
+}
+
+/** The answer to a request that ran past its deadline (built outside any Hono context). */
+export function timeoutResponse(request: Request): Response {
+  const path = new URL(request.url).pathname;
+  const message = "The request took too long";
+  const headers = new Headers([...SECURITY_HEADERS]);
+  headers.set("cache-control", "no-store");
+  if (path.startsWith("/api/") || path.startsWith("/.well-known/")) {
+    headers.set("content-type", "application/json");
+    return new Response(JSON.stringify({ error: { code: "timeout", message } }), {
+      status: 504,
+      headers,
+    });
+  }
+  headers.set("content-type", "text/html; charset=UTF-8");
+  return new Response("<!doctype html>" + renderToString(ErrorPage({ status: 504, message })), {
+    status: 504,
+    headers,
+  });
 }
 
 /** Unknown routes: a JSON 404 for the API, a friendly page otherwise. */

@@ -4,7 +4,8 @@
  *
  * Hashing is deliberately expensive, so a storm of logins could still starve the CPU the event
  * loop needs. The hasher therefore keeps at most `maxConcurrent` jobs in flight (cores − 1 by
- * default: one core stays free for requests), queues up to `maxQueue` more and refuses the rest
+ * default: one core stays free for requests), queues up to `maxQueue` more (and no more than
+ * `maxWaitMs` of expected waiting) and refuses the rest
  * with `PasswordHasherBusyError`, which routes answer 503 + Retry-After.
  */
 import * as argon2 from "@node-rs/argon2";
@@ -81,6 +82,12 @@ export interface PasswordHasherOptions {
   maxConcurrent?: number;
   /** Hashes waiting beyond those in flight before new ones are refused; defaults to 64. */
   maxQueue?: number;
+  /**
+   * Longest expected wait in the queue before new hashes are refused; defaults to 2000 ms.
+   * Hashes slow down when the machine is saturated, so a queue bounded by length alone can
+   * grow a wait longer than the request deadline: refusing early turns those into fast 503s.
+   */
+  maxWaitMs?: number;
 }
 
 export interface PasswordVerification {
@@ -114,6 +121,7 @@ export async function createPasswordHasher(
   const known = [current, ...(options.legacy ?? [bcryptAlgorithm(12)])];
   const maxConcurrent = Math.max(1, options.maxConcurrent ?? defaultHashConcurrency());
   const maxQueue = Math.max(0, options.maxQueue ?? 64);
+  const maxWaitMs = Math.max(0, options.maxWaitMs ?? 2000);
   const waiting: Array<() => void> = [];
   let running = 0;
   // A moving average of job time, to give a Retry-After that means something.
@@ -121,7 +129,8 @@ export async function createPasswordHasher(
 
   async function run<T>(job: () => Promise<T>): Promise<T> {
     if (running >= maxConcurrent) {
-      if (waiting.length >= maxQueue) {
+      const expectedWaitMs = ((waiting.length + 1) * averageMs) / maxConcurrent;
+      if (waiting.length >= maxQueue || expectedWaitMs > maxWaitMs) {
         const drainMs = ((waiting.length + running) * averageMs) / maxConcurrent;
         throw new PasswordHasherBusyError(Math.max(1, Math.ceil(drainMs / 1000)));
       }

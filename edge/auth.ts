@@ -59,6 +59,7 @@ export async function createAuth(
   const passwords = options.passwords ?? await createPasswordHasher({
     maxConcurrent: settings.hashConcurrency,
     maxQueue: settings.hashQueue,
+    maxWaitMs: settings.hashMaxWaitMs,
   });
   const limits = settings.rateLimits;
   const limiter = createRateLimiter<AuthRule>({

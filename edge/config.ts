@@ -90,6 +90,8 @@ export interface AuthConfig {
   hashConcurrency?: number;
   /** Password hashes allowed to wait beyond those in flight before answering 503. */
   hashQueue: number;
+  /** Longest expected wait for a hash before new ones are refused with 503. */
+  hashMaxWaitMs: number;
   /** How often other instances' logouts are pulled into the local denylist. */
   denylistPollMs: number;
   /** Allowed Origin values for cookie-authenticated posts; default: the request's own origin. */
@@ -207,6 +209,7 @@ function authConfig(env: Env): AuthConfig {
       ? undefined
       : integer(env, "AUTH_HASH_CONCURRENCY", 1, { min: 1, max: 64 }),
     hashQueue: integer(env, "AUTH_HASH_QUEUE", 64, { min: 0, max: 10_000 }),
+    hashMaxWaitMs: integer(env, "AUTH_HASH_MAX_WAIT_MS", 5000, { min: 0, max: 60_000 }),
     denylistPollMs: integer(env, "AUTH_DENYLIST_POLL_MS", 1000, { min: 100, max: 60_000 }),
     trustedOrigins: text(env, "AUTH_TRUSTED_ORIGINS")?.split(",").map((o) => o.trim()),
     rateLimits: {

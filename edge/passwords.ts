@@ -83,7 +83,7 @@ export interface PasswordHasherOptions {
   /** Hashes waiting beyond those in flight before new ones are refused; defaults to 64. */
   maxQueue?: number;
   /**
-   * Longest expected wait in the queue before new hashes are refused; defaults to 2000 ms.
+   * Longest expected wait in the queue before new hashes are refused; defaults to 5000 ms.
    * Hashes slow down when the machine is saturated, so a queue bounded by length alone can
    * grow a wait longer than the request deadline: refusing early turns those into fast 503s.
    */
@@ -121,11 +121,11 @@ export async function createPasswordHasher(
   const known = [current, ...(options.legacy ?? [bcryptAlgorithm(12)])];
   const maxConcurrent = Math.max(1, options.maxConcurrent ?? defaultHashConcurrency());
   const maxQueue = Math.max(0, options.maxQueue ?? 64);
-  const maxWaitMs = Math.max(0, options.maxWaitMs ?? 2000);
+  const maxWaitMs = Math.max(0, options.maxWaitMs ?? 5000);
   const waiting: Array<() => void> = [];
   let running = 0;
-  // A moving average of job time, to give a Retry-After that means something.
-  let averageMs = 100;
+  // A moving average of job time: bounds the expected wait and gives a meaningful Retry-After.
+  let averageMs: number;
 
   async function run<T>(job: () => Promise<T>): Promise<T> {
     if (running >= maxConcurrent) {
@@ -150,7 +150,10 @@ export async function createPasswordHasher(
     }
   }
 
+  // The dummy hash doubles as the first measurement of how long a hash takes here.
+  const measuring = performance.now();
   const dummy = await current.hash(crypto.randomUUID());
+  averageMs = performance.now() - measuring;
 
   return {
     algorithm: current.name,

@@ -15,23 +15,23 @@ import { type Database, openDatabase } from "./db/client.ts";
 import { migrateDatabase } from "./db/migrate.ts";
 import { isCatalogEmpty, seedCatalog } from "./db/seed.ts";
 import { type Auth, createAuth, type CreateAuthOptions } from "./edge/auth.ts";
+import { authenticate, requireRole } from "./edge/auth_middleware.ts";
+import { createEdgeCache, type EdgeCache } from "./edge/cache/cache.ts";
 import { type Config, ConfigError, readConfigFromEnv } from "./edge/config.ts";
+import { securityHeaders, withDeadline } from "./edge/http_middleware.ts";
 import { createLogger, errorFields, type Logger } from "./edge/log.ts";
 import { readYourWrites } from "./edge/read_your_writes.ts";
-import { securityHeaders, withDeadline } from "./edge/http_middleware.ts";
-import { createRedisClient } from "./edge/redis.ts";
 import { createReadinessProbe, type ReadinessReport } from "./edge/readiness.ts";
+import { createRedisClient } from "./edge/redis.ts";
 import { type RunningServer, serveGracefully } from "./edge/server.ts";
 import { accountPages } from "./routes/account_pages.tsx";
+import { adminProductsApi } from "./routes/admin_products.ts";
 import { authApi, jwksRoute } from "./routes/auth_api.ts";
 import { ensureAdminUser } from "./routes/auth_flows.ts";
 import { catalogApi } from "./routes/catalog_api.ts";
 import { catalogPages } from "./routes/catalog_pages.tsx";
 import { handleError, handleNotFound, timeoutResponse } from "./routes/errors.ts";
 import { healthRoutes } from "./routes/health.ts";
-import { authenticate, requireRole } from "./edge/auth_middleware.ts";
-import { createEdgeCache, type EdgeCache } from "./edge/cache/cache.ts";
-import { adminProductsApi } from "./routes/admin_products.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 
 /** Everything the routes need, opened once at start-up. */
@@ -77,7 +77,8 @@ export function createApp(services: AppServices): Hono {
   const ownData = readYourWrites({ windowMs: config.database.readYourWritesWindowMs });
   for (const path of PERSONAL_ROUTES) app.use(path, ownData);
   // Cached catalog responses arrive precompressed from the edge cache; these are the others.
-  for (const path of [...PERSONAL_ROUTES, "/static/*", "/metrics"]) app.use(path, compress());
+  const compressText = compress();
+  for (const path of [...PERSONAL_ROUTES, "/static/*", "/metrics"]) app.use(path, compressText);
 
   app.use(
     "/static/*",

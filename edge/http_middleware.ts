@@ -1,8 +1,9 @@
 /**
- * What every request passes through, kept to two cheap layers because the
- * cached catalog path runs at tens of thousands of requests per second per core: each generic
- * layer (a timer per request, headers re-set on every response) was measured to cost 20–45% of
- * that throughput (BENCHMARKS.md).
+ * What every request passes through: security headers, the request deadline and request ids.
+ *
+ * Kept lean because the cached catalog path runs at tens of thousands of requests per second
+ * per core: each generic layer (a timer per request, headers re-set on every response) was
+ * measured to cost 20–45% of that throughput (BENCHMARKS.md).
  */
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";

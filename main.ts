@@ -14,22 +14,23 @@ import { HTTPException } from "hono/http-exception";
 import { type Database, openDatabase } from "./db/client.ts";
 import { migrateDatabase } from "./db/migrate.ts";
 import { isCatalogEmpty, seedCatalog } from "./db/seed.ts";
-import { type Auth, createAuth, type CreateAuthOptions } from "./edge/auth.ts";
-import { authenticate, requireRole } from "./edge/auth_middleware.ts";
+import { type Auth, createAuth, type CreateAuthOptions } from "./edge/auth/auth.ts";
+import { authenticate, requireRole } from "./edge/auth/middleware.ts";
+import { readinessKvKey } from "./edge/keys.ts";
 import { createEdgeCache, type EdgeCache } from "./edge/cache/cache.ts";
-import { type Config, ConfigError, readConfigFromEnv } from "./edge/config.ts";
-import { securityHeaders, withDeadline } from "./edge/http_middleware.ts";
-import { createLogger, errorFields, type Logger } from "./edge/log.ts";
-import { readYourWrites } from "./edge/read_your_writes.ts";
-import { createReadinessProbe, type ReadinessReport } from "./edge/readiness.ts";
-import { createRedisClient } from "./edge/redis.ts";
-import { type RunningServer, serveGracefully } from "./edge/server.ts";
-import { accountPages } from "./routes/account_pages.tsx";
-import { adminProductsApi } from "./routes/admin_products.ts";
-import { authApi, jwksRoute } from "./routes/auth_api.ts";
-import { ensureAdminUser } from "./routes/auth_flows.ts";
-import { catalogApi } from "./routes/catalog_api.ts";
-import { catalogPages } from "./routes/catalog_pages.tsx";
+import { type Config, ConfigError, readConfigFromEnv } from "./edge/platform/config.ts";
+import { securityHeaders, withDeadline } from "./edge/http/middleware.ts";
+import { createLogger, errorFields, type Logger } from "./edge/platform/log.ts";
+import { readYourWrites } from "./edge/http/read_your_writes.ts";
+import { createReadinessProbe, type ReadinessReport } from "./edge/platform/readiness.ts";
+import { createRedisClient } from "./edge/platform/redis.ts";
+import { type RunningServer, serveGracefully } from "./edge/platform/server.ts";
+import { accountPages } from "./routes/account/pages.tsx";
+import { adminProductsApi } from "./routes/admin/products.ts";
+import { authApi, jwksRoute } from "./routes/account/api.ts";
+import { ensureAdminUser } from "./routes/account/flows.ts";
+import { catalogApi } from "./routes/catalog/api.ts";
+import { catalogPages } from "./routes/catalog/pages.tsx";
 import { handleError, handleNotFound, timeoutResponse } from "./routes/errors.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
@@ -158,7 +159,7 @@ export async function openServices(
   }
   const readiness = createReadinessProbe({
     database: () => database.ping(),
-    kv: () => kv.get(["readyz"]),
+    kv: () => kv.get(readinessKvKey),
   }, { cacheMs: 5000, timeoutMs: 1000 });
   const cache = await createEdgeCache({
     config: config.cache,

@@ -1,5 +1,5 @@
 // `deno task db:migrate`: applies pending migrations to DATABASE_URL (the primary).
-import { ConfigError, readConfigFromEnv } from "../edge/config.ts";
+import { ConfigError, readConfigFromEnv } from "../edge/platform/config.ts";
 import { openDatabase } from "./client.ts";
 import { migrateDatabase } from "./migrate.ts";
 

@@ -1,5 +1,5 @@
 // `deno task db:seed`: migrates, then seeds the demo catalog if the database has no products.
-import { ConfigError, readConfigFromEnv } from "../edge/config.ts";
+import { ConfigError, readConfigFromEnv } from "../edge/platform/config.ts";
 import { openDatabase } from "./client.ts";
 import { migrateDatabase } from "./migrate.ts";
 import { isCatalogEmpty, seedCatalog } from "./seed.ts";

@@ -4,14 +4,14 @@ import { StockBelowReservedError, UnknownVariantError } from "../db/admin_produc
 import { InvalidCursorError } from "../db/catalog.ts";
 import { DatabaseUnavailableError } from "../db/client.ts";
 import { RefreshTokenInvalidError, RefreshTokenReusedError } from "../db/refresh_tokens.ts";
-import { InvalidCredentialsError } from "../edge/auth.ts";
-import { PasswordHasherBusyError } from "../edge/passwords.ts";
-import { RateLimitedError } from "../edge/rate_limit.ts";
+import { InvalidCredentialsError } from "../edge/auth/auth.ts";
+import { PasswordHasherBusyError } from "../edge/auth/passwords.ts";
+import { RateLimitedError } from "../edge/auth/rate_limit.ts";
 import { renderToString } from "preact-render-to-string";
-import { requestIdOf, SECURITY_HEADERS } from "../edge/http_middleware.ts";
-import { errorFields, type Logger } from "../edge/log.ts";
-import { ErrorPage } from "./pages.tsx";
-import { renderPage } from "./render.tsx";
+import { requestIdOf, SECURITY_HEADERS } from "../edge/http/middleware.ts";
+import { errorFields, type Logger } from "../edge/platform/log.ts";
+import { ErrorPage } from "./ui/pages.tsx";
+import { renderPage } from "./ui/render.tsx";
 
 /** A query or body field failed validation; answered as 400 naming the field. */
 export class InvalidParameterError extends Error {

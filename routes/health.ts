@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import type { ReadinessReport } from "../edge/readiness.ts";
+import type { ReadinessReport } from "../edge/platform/readiness.ts";
 
 /** Liveness (no dependency calls) and readiness (cached dependency checks). */
 export function healthRoutes(deps: { readiness: () => Promise<ReadinessReport> }): Hono {

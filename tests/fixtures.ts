@@ -2,8 +2,8 @@
  * Shared test fixtures: real libSQL files and Deno KV in temp dirs, never mocks.
  */
 import type { Hono } from "hono";
-import { type Config, loadConfig } from "../edge/config.ts";
-import { createLogger, type Logger } from "../edge/log.ts";
+import { type Config, loadConfig } from "../edge/platform/config.ts";
+import { createLogger, type Logger } from "../edge/platform/log.ts";
 import { type AppServices, closeServices, createApp, openServices } from "../main.ts";
 
 export interface TestServicesOptions {

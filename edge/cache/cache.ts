@@ -4,15 +4,17 @@
  * tag invalidation propagated through a Redis event log that every node polls.
  */
 import type { Redis } from "@upstash/redis";
-import type { CacheConfig, CacheKind, CacheWindows } from "../config.ts";
-import type { Logger } from "../log.ts";
+import type { CacheConfig, CacheKind, CacheWindows } from "../platform/config.ts";
+import type { Logger } from "../platform/log.ts";
 import { type CacheEntry, type CacheValue, createEntry, entryBytes } from "./entry.ts";
-import { MAX_CACHE_KEY_LENGTH } from "./keys.ts";
 import { KvTier } from "./l1_kv.ts";
 import { INVALIDATION_LOG_LENGTH, RedisTier } from "./l2_redis.ts";
 import { ByteLru } from "./lru.ts";
 import { CacheMetrics } from "./metrics.ts";
 import { TierGuard } from "./tier_guard.ts";
+
+/** Logical keys are kept short; anything longer bypasses the cache (KV keys cap at 2 KiB). */
+export const MAX_CACHE_KEY_LENGTH = 512;
 
 export type { CacheEntry, CacheValue } from "./entry.ts";
 

@@ -1,7 +1,7 @@
 /**
  * What every tier stores for one cached response.
  */
-import type { CacheKind, CacheWindows } from "../config.ts";
+import type { CacheKind, CacheWindows } from "../platform/config.ts";
 
 /** What a route's loader returns: the rendered body and what it depends on. */
 export interface CacheValue {

@@ -3,9 +3,9 @@
  * response with Cache-Control, a strong ETag (304 on If-None-Match), Vary and X-Cache.
  */
 import type { Context } from "hono";
-import type { CacheKind } from "../config.ts";
+import type { CacheKind } from "../platform/config.ts";
 import { gzipSync } from "node:zlib";
-import { SECURITY_HEADERS } from "../http_middleware.ts";
+import { SECURITY_HEADERS } from "../http/middleware.ts";
 import type { CacheEntry, CacheLookup, EdgeCache } from "./cache.ts";
 
 /** The route's key (built with `cacheKeys`) and its origin loader. */

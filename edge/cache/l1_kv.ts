@@ -4,7 +4,7 @@
  */
 import type { CacheEntry } from "./entry.ts";
 import { isCacheEntry } from "./entry.ts";
-import { kvCacheKeys } from "./keys.ts";
+import { kvCacheKeys } from "../keys.ts";
 
 /** Stay well under KV's 65,536-byte value limit (the entry's other fields take some room). */
 const KV_BODY_LIMIT = 60_000;

@@ -6,7 +6,7 @@
 import type { Redis } from "@upstash/redis";
 import type { CacheEntry } from "./entry.ts";
 import { isCacheEntry } from "./entry.ts";
-import { redisCacheKeys } from "./keys.ts";
+import { redisCacheKeys } from "../keys.ts";
 
 /** Invalidation events kept for polling nodes; a node further behind flushes its local tiers. */
 export const INVALIDATION_LOG_LENGTH = 512;

@@ -2,7 +2,7 @@
  * Keeps optional tiers (KV, Redis) optional: every call has a time budget, failures are skipped,
  * and an outage is logged once when it starts and once when it ends, never per request.
  */
-import type { Logger } from "../log.ts";
+import type { Logger } from "../platform/log.ts";
 import type { CacheMetrics } from "./metrics.ts";
 
 export interface TierGuardOptions {

@@ -7,14 +7,14 @@
  *
  * `deno task bench` runs it with the other macro benchmarks (tests/bench/main.ts).
  */
-import { loadConfig } from "../../edge/config.ts";
-import { createLogger } from "../../edge/log.ts";
+import { loadConfig } from "../../edge/platform/config.ts";
+import { createLogger } from "../../edge/platform/log.ts";
 import {
   argon2idAlgorithm,
   bcryptAlgorithm,
   createPasswordHasher,
   type PasswordAlgorithm,
-} from "../../edge/passwords.ts";
+} from "../../edge/auth/passwords.ts";
 import { closeServices, createApp, openServices } from "../../main.ts";
 import { percentile } from "./stats.ts";
 

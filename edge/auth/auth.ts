@@ -1,0 +1,110 @@
+/**
+ * The auth toolkit the routes share, built once at start-up: access tokens, the logout
+ * denylist, the password hasher and the rate limiter, plus the refresh-token primitives.
+ */
+import type { Redis } from "@upstash/redis";
+import type { JWK } from "jose";
+import { encodeBase64Url } from "../base64url.ts";
+import type { Config } from "../platform/config.ts";
+import { createDenylist, type Denylist } from "./denylist.ts";
+import type { Logger } from "../platform/log.ts";
+import { createPasswordHasher, type PasswordHasher } from "./passwords.ts";
+import { createRateLimiter, type RateLimiter } from "./rate_limit.ts";
+import { type AccessTokens, createAccessTokens, loadSigningKeys } from "./tokens.ts";
+
+/** Email or password is wrong (deliberately not saying which). */
+export class InvalidCredentialsError extends Error {
+  override name = "InvalidCredentialsError";
+  constructor() {
+    super("Email or password is incorrect");
+  }
+}
+
+export type AuthRule = "loginIp" | "loginAccount" | "registerIp" | "registerAccount" | "refreshIp";
+
+export interface Auth {
+  tokens: AccessTokens;
+  denylist: Denylist;
+  passwords: PasswordHasher;
+  limiter: RateLimiter<AuthRule>;
+  refreshTtlSeconds: number;
+  /** Origins allowed on cookie-authenticated posts; `undefined`: the request's own origin. */
+  trustedOrigins?: string[];
+  close(): Promise<void>;
+}
+
+export interface CreateAuthOptions {
+  /** Replaces the configured hasher (the benchmark swaps in bcrypt). */
+  passwords?: PasswordHasher;
+  /** Background denylist poll interval; 0 disables it. Defaults to config. */
+  denylistPollMs?: number;
+}
+
+/** Imports keys, computes the dummy hash and loads the denylist: everything auth does once. */
+export async function createAuth(
+  deps: { config: Config; kv: Deno.Kv; redis?: Redis; logger?: Logger },
+  options: CreateAuthOptions = {},
+): Promise<Auth> {
+  const { config, kv, redis, logger } = deps;
+  const settings = config.auth;
+  const keys = await loadSigningKeys({
+    signingKeys: settings.signingKeys as JWK[] | undefined,
+    dataDir: config.dataDir,
+  });
+  const tokens = await createAccessTokens(keys, {
+    issuer: settings.issuer,
+    audience: settings.audience,
+    ttlSeconds: settings.accessTokenTtlSeconds,
+  });
+  const passwords = options.passwords ?? await createPasswordHasher({
+    maxConcurrent: settings.hashConcurrency,
+    maxQueue: settings.hashQueue,
+    maxWaitMs: settings.hashMaxWaitMs,
+  });
+  const limits = settings.rateLimits;
+  const limiter = createRateLimiter<AuthRule>({
+    kv,
+    redis,
+    logger,
+    rules: {
+      loginIp: limits.loginPerIp,
+      loginAccount: limits.loginPerAccount,
+      registerIp: limits.registerPerIp,
+      registerAccount: limits.loginPerAccount,
+      refreshIp: limits.refreshPerIp,
+    },
+  });
+  const denylist = await createDenylist({
+    kv,
+    redis,
+    logger,
+    maxTtlSeconds: settings.accessTokenTtlSeconds,
+    pollMs: options.denylistPollMs ?? settings.denylistPollMs,
+  });
+  return {
+    tokens,
+    denylist,
+    passwords,
+    limiter,
+    refreshTtlSeconds: settings.refreshTokenTtlSeconds,
+    trustedOrigins: settings.trustedOrigins,
+    close: () => denylist.close(),
+  };
+}
+
+/** Trims and lower-cases an email address. */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** A new opaque refresh token (32 random bytes, base64url) and the hash that is stored. */
+export async function newRefreshToken(): Promise<{ token: string; hash: string }> {
+  const token = encodeBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+  return { token, hash: await sha256Hex(token) };
+}
+
+/** Hex SHA-256 of `value`: how refresh tokens are stored and emails keyed in rate limits. */
+export async function sha256Hex(value: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}

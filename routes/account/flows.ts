@@ -1,0 +1,199 @@
+/**
+ * The steps of register, login, refresh and logout, shared by the JSON API and the HTML forms.
+ */
+import type { Context } from "hono";
+import { getConnInfo } from "hono/deno";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { csrf } from "hono/csrf";
+import { z } from "zod";
+import type { Database } from "../../db/client.ts";
+import {
+  createRefreshToken,
+  getRefreshTokenFamily,
+  revokeRefreshTokenFamily,
+  rotateRefreshToken,
+} from "../../db/refresh_tokens.ts";
+import {
+  createUser,
+  EmailTakenError,
+  getUserByEmail,
+  updateUserPasswordHash,
+  upsertAdminUser,
+} from "../../db/users.ts";
+import {
+  type Auth,
+  InvalidCredentialsError,
+  newRefreshToken,
+  normalizeEmail,
+  sha256Hex,
+} from "../../edge/auth/auth.ts";
+import type { Role } from "../../edge/auth/tokens.ts";
+
+export interface AuthDeps {
+  auth: Auth;
+  database: Database;
+}
+
+/** `__Secure-` makes browsers insist on Secure; the path keeps it off every other request. */
+export const REFRESH_COOKIE = "__Secure-shop_refresh";
+export const REFRESH_COOKIE_PATH = "/api/auth";
+
+export const credentialsSchema = z.object({
+  email: z.string().trim().toLowerCase().pipe(z.email({ error: "must be an email address" }))
+    .pipe(z.string().max(254, { error: "must be at most 254 characters" })),
+  password: z.string({ error: "is required" })
+    .min(8, { error: "must be at least 8 characters" })
+    .max(128, { error: "must be at most 128 characters" }),
+});
+
+export type Credentials = z.output<typeof credentialsSchema>;
+
+export interface Session {
+  accessToken: string;
+  expiresIn: number;
+  user: { id: string; email: string; role: Role };
+}
+
+/** Origin check for cookie-authenticated posts (hono/csrf; JSON bodies need CORS anyway). */
+export function csrfProtection(auth: Auth) {
+  return csrf({ origin: auth.trustedOrigins });
+}
+
+/** The client's address for per-IP limits; "unknown" when there is no socket (tests). */
+export function clientIp(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+/**
+ * Registers an account. An existing email is not an error the caller sees: both cases cost one
+ * hash and end the same way, so the response cannot reveal who has an account.
+ */
+export async function registerAccount(
+  deps: AuthDeps,
+  c: Context,
+  credentials: Credentials,
+): Promise<void> {
+  const { auth, database } = deps;
+  await auth.limiter.enforce([
+    ["registerIp", clientIp(c)],
+    ["registerAccount", await sha256Hex(credentials.email)],
+  ]);
+  const passwordHash = await auth.passwords.hash(credentials.password);
+  try {
+    await createUser(database.writer, { email: credentials.email, passwordHash });
+  } catch (error) {
+    if (!(error instanceof EmailTakenError)) throw error;
+    // A real deployment would email the owner "someone tried to register your address".
+  }
+}
+
+/** Checks credentials and starts a session (new refresh-token family, cookie set on `c`). */
+export async function logIn(
+  deps: AuthDeps,
+  c: Context,
+  credentials: Credentials,
+): Promise<Session> {
+  const { auth, database } = deps;
+  await auth.limiter.enforce([
+    ["loginIp", clientIp(c)],
+    ["loginAccount", await sha256Hex(credentials.email)],
+  ]);
+  // The writer: a replica may not have an account registered a moment ago.
+  const user = await getUserByEmail(database.writer, credentials.email);
+  const result = await auth.passwords.verify(user?.passwordHash, credentials.password);
+  if (!user || !result.ok) throw new InvalidCredentialsError();
+  if (result.needsRehash) {
+    await updateUserPasswordHash(
+      database.writer,
+      user.id,
+      await auth.passwords.hash(credentials.password),
+    );
+  }
+  const refresh = await newRefreshToken();
+  await createRefreshToken(database.writer, {
+    userId: user.id,
+    familyId: crypto.randomUUID(),
+    tokenHash: refresh.hash,
+    expiresAt: Date.now() + auth.refreshTtlSeconds * 1000,
+  });
+  setRefreshCookie(c, refresh.token, auth.refreshTtlSeconds);
+  return await session(auth, user);
+}
+
+/** Rotates the cookie's refresh token; reuse or an unknown token clears the cookie and throws. */
+export async function refreshSession(deps: AuthDeps, c: Context): Promise<Session> {
+  const { auth, database } = deps;
+  await auth.limiter.enforce([["refreshIp", clientIp(c)]]);
+  const presented = getCookie(c, REFRESH_COOKIE);
+  if (!presented) throw new InvalidCredentialsError();
+  const next = await newRefreshToken();
+  try {
+    const { user } = await rotateRefreshToken(database.writer, await sha256Hex(presented), {
+      tokenHash: next.hash,
+      expiresAt: Date.now() + auth.refreshTtlSeconds * 1000,
+    });
+    setRefreshCookie(c, next.token, auth.refreshTtlSeconds);
+    return await session(auth, user);
+  } catch (error) {
+    clearRefreshCookie(c);
+    throw error;
+  }
+}
+
+/**
+ * Ends the session: revokes the cookie's refresh-token family and denylists the Bearer token's
+ * `jti` until it expires. Invalid or missing credentials are ignored: logout always succeeds.
+ */
+export async function logOut(deps: AuthDeps, c: Context): Promise<void> {
+  const { auth, database } = deps;
+  const presented = getCookie(c, REFRESH_COOKIE);
+  if (presented) {
+    const familyId = await getRefreshTokenFamily(database.writer, await sha256Hex(presented));
+    if (familyId) await revokeRefreshTokenFamily(database.writer, familyId);
+  }
+  const bearer = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
+  if (bearer) {
+    const claims = await auth.tokens.verify(bearer).catch(() => undefined);
+    if (claims) await auth.denylist.add(claims.jti, claims.exp);
+  }
+  clearRefreshCookie(c);
+}
+
+async function session(
+  auth: Auth,
+  user: { id: string; email: string; role: Role },
+): Promise<Session> {
+  const { token } = await auth.tokens.issue(user);
+  return {
+    accessToken: token,
+    expiresIn: auth.tokens.ttlSeconds,
+    user: { id: user.id, email: user.email, role: user.role },
+  };
+}
+
+function setRefreshCookie(c: Context, token: string, maxAge: number) {
+  setCookie(c, REFRESH_COOKIE, token, {
+    path: REFRESH_COOKIE_PATH,
+    httpOnly: true,
+    secure: true,
+    sameSite: "Lax",
+    maxAge,
+  });
+}
+
+function clearRefreshCookie(c: Context) {
+  deleteCookie(c, REFRESH_COOKIE, { path: REFRESH_COOKIE_PATH, secure: true });
+}
+
+/** Creates the configured admin, or resets its password and role (run at start-up). */
+export async function ensureAdminUser(
+  deps: AuthDeps,
+  admin: { email: string; password: string },
+): Promise<void> {
+  const passwordHash = await deps.auth.passwords.hash(admin.password);
+  await upsertAdminUser(deps.database.writer, { email: normalizeEmail(admin.email), passwordHash });
+}

@@ -1,0 +1,355 @@
+import assert from "node:assert/strict";
+import { UnsecuredJWT } from "jose";
+import type { Hono } from "hono";
+import { openTestServices, type TestServices } from "../../fixtures.ts";
+import { startRedis } from "../../services/redis.ts";
+import { startUpstashGateway } from "../../services/upstash_gateway.ts";
+
+const ORIGIN = "http://localhost";
+const GENEROUS_LIMITS = {
+  RATE_LIMIT_LOGIN_IP: "1000/60",
+  RATE_LIMIT_LOGIN_ACCOUNT: "1000/60",
+  RATE_LIMIT_REGISTER_IP: "1000/60",
+  RATE_LIMIT_REFRESH_IP: "1000/60",
+};
+
+async function withShop(
+  env: Record<string, string>,
+  fn: (shop: TestServices) => Promise<void>,
+): Promise<void> {
+  const shop = await openTestServices({
+    productCount: 0,
+    env: { AUTH_DENYLIST_POLL_MS: "60000", ...GENEROUS_LIMITS, ...env },
+  });
+  try {
+    await fn(shop);
+  } finally {
+    await shop.close();
+  }
+}
+
+function post(app: Hono, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  return app.request(`${ORIGIN}${path}`, {
+    method: "POST",
+    headers: {
+      origin: ORIGIN,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+      ...headers,
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+/** The refresh cookie from a response, as a Cookie request header value. */
+function refreshCookie(response: Response): string {
+  const cookie = response.headers.getSetCookie().find((c) =>
+    c.startsWith("__Secure-shop_refresh=")
+  );
+  assert.ok(cookie, "sets the refresh cookie");
+  return cookie.split(";")[0];
+}
+
+async function registerAndLogin(
+  app: Hono,
+  email = "shopper@example.com",
+  password = "correct horse",
+) {
+  const registered = await post(app, "/api/auth/register", { email, password });
+  assert.equal(registered.status, 202);
+  const login = await post(app, "/api/auth/login", { email, password });
+  assert.equal(login.status, 200);
+  const body = await login.json();
+  return { accessToken: body.accessToken as string, cookie: refreshCookie(login), body, login };
+}
+
+function me(app: Hono, token: string) {
+  return app.request(`${ORIGIN}/api/auth/me`, { headers: { authorization: `Bearer ${token}` } });
+}
+
+Deno.test("[auth] register, login and me", async (t) => {
+  await withShop({}, async ({ app }) => {
+    const { accessToken, body, login } = await registerAndLogin(app, "  Shopper@Example.COM ");
+    await t.step("login returns an access token but never the refresh token", () => {
+      assert.equal(body.tokenType, "Bearer");
+      assert.equal(body.expiresIn, 900);
+      assert.equal(body.user.email, "shopper@example.com");
+      assert.equal(body.user.role, "customer");
+      const raw = JSON.stringify(body);
+      assert.ok(!raw.includes(refreshCookie(login).split("=")[1]));
+      const cookie = login.headers.getSetCookie().join("\n");
+      assert.match(cookie, /HttpOnly/);
+      assert.match(cookie, /Secure/);
+      assert.match(cookie, /SameSite=Lax/);
+      assert.match(cookie, /Path=\/api\/auth/);
+    });
+    await t.step("me is private and no-store", async () => {
+      const response = await me(app, accessToken);
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get("cache-control"), "private, no-store");
+      assert.equal((await response.json()).email, "shopper@example.com");
+    });
+    await t.step("me without or with a forged token is 401", async () => {
+      assert.equal((await app.request(`${ORIGIN}/api/auth/me`)).status, 401);
+      const now = Math.floor(Date.now() / 1000);
+      const none = new UnsecuredJWT({ sub: "x", role: "admin", jti: "j" })
+        .setIssuer("edge-shop").setAudience("edge-shop").setExpirationTime(now + 60).encode();
+      assert.equal((await me(app, none)).status, 401);
+    });
+  });
+});
+
+Deno.test("[auth] validation errors are 400 naming the field", async (t) => {
+  await withShop({}, async ({ app }) => {
+    for (
+      const [name, body, field] of [
+        ["bad email", { email: "nope", password: "long enough" }, "email"],
+        ["short password", { email: "a@b.co", password: "short" }, "password"],
+        ["long password", { email: "a@b.co", password: "x".repeat(129) }, "password"],
+      ] as const
+    ) {
+      await t.step(name, async () => {
+        const response = await post(app, "/api/auth/register", body);
+        assert.equal(response.status, 400);
+        assert.equal((await response.json()).error.field, field);
+      });
+    }
+  });
+});
+
+Deno.test("[auth] never reveals whether an email is registered", async () => {
+  await withShop({}, async ({ app }) => {
+    const first = await post(app, "/api/auth/register", {
+      email: "a@example.com",
+      password: "password-1",
+    });
+    const again = await post(app, "/api/auth/register", {
+      email: "a@example.com",
+      password: "password-2",
+    });
+    assert.equal(first.status, again.status);
+    assert.deepEqual(await first.json(), await again.json());
+
+    const wrong = await post(app, "/api/auth/login", {
+      email: "a@example.com",
+      password: "password-x",
+    });
+    const unknown = await post(app, "/api/auth/login", {
+      email: "b@example.com",
+      password: "password-x",
+    });
+    assert.equal(wrong.status, 401);
+    assert.equal(unknown.status, 401);
+    assert.deepEqual(await wrong.json(), await unknown.json());
+    // The original password still works: re-registering did not change it.
+    const ok = await post(app, "/api/auth/login", {
+      email: "a@example.com",
+      password: "password-1",
+    });
+    assert.equal(ok.status, 200);
+  });
+});
+
+Deno.test("[auth] refresh rotates; reusing a rotated token revokes the family", async () => {
+  await withShop({}, async ({ app }) => {
+    const { cookie: first } = await registerAndLogin(app);
+    const rotated = await post(app, "/api/auth/refresh", undefined, { cookie: first });
+    assert.equal(rotated.status, 200);
+    const body = await rotated.json();
+    assert.ok(body.accessToken);
+    const second = refreshCookie(rotated);
+    assert.notEqual(second, first);
+
+    const reuse = await post(app, "/api/auth/refresh", undefined, { cookie: first });
+    assert.equal(reuse.status, 401);
+    await reuse.body?.cancel();
+    const newer = await post(app, "/api/auth/refresh", undefined, { cookie: second });
+    assert.equal(newer.status, 401, "the newer token of a reused family stops working too");
+    await newer.body?.cancel();
+  });
+});
+
+Deno.test("[auth] cookie-authenticated posts need a same-origin Origin", async () => {
+  await withShop({}, async ({ app }) => {
+    const { cookie } = await registerAndLogin(app);
+    const crossSite = await post(app, "/api/auth/refresh", undefined, {
+      cookie,
+      origin: "https://evil.example",
+    });
+    assert.equal(crossSite.status, 403);
+    await crossSite.body?.cancel();
+    const form = await app.request(`${ORIGIN}/account/login`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        origin: "https://evil.example",
+      },
+      body: "email=a%40b.co&password=whatever1",
+    });
+    assert.equal(form.status, 403);
+    await form.body?.cancel();
+  });
+});
+
+Deno.test("[auth] logout makes the access token unusable at once and revokes refresh", async () => {
+  await withShop({}, async ({ app }) => {
+    const { accessToken, cookie } = await registerAndLogin(app);
+    assert.equal((await me(app, accessToken)).status, 200);
+    const logout = await post(app, "/api/auth/logout", undefined, {
+      cookie,
+      authorization: `Bearer ${accessToken}`,
+    });
+    assert.equal(logout.status, 204);
+    assert.equal((await me(app, accessToken)).status, 401);
+    const refresh = await post(app, "/api/auth/refresh", undefined, { cookie });
+    assert.equal(refresh.status, 401);
+    await refresh.body?.cancel();
+  });
+});
+
+Deno.test("[auth] logout reaches another instance through the shared store", async () => {
+  await withShop({}, async (a) => {
+    const b = await openTestServices({ dir: a.dir, productCount: 0, env: GENEROUS_LIMITS });
+    try {
+      const { accessToken, cookie } = await registerAndLogin(a.app);
+      assert.equal((await me(b.app, accessToken)).status, 200);
+      await post(a.app, "/api/auth/logout", undefined, {
+        cookie,
+        authorization: `Bearer ${accessToken}`,
+      });
+      await b.services.auth.denylist.poll();
+      assert.equal((await me(b.app, accessToken)).status, 401);
+    } finally {
+      await b.close();
+    }
+  });
+});
+
+Deno.test('[auth] admin seeded from config passes requireRole("admin")', async () => {
+  await withShop(
+    { ADMIN_EMAIL: "Boss@Example.com", ADMIN_PASSWORD: "admin-password" },
+    async ({ app }) => {
+      const login = await post(app, "/api/auth/login", {
+        email: "boss@example.com",
+        password: "admin-password",
+      });
+      assert.equal(login.status, 200);
+      assert.equal((await login.json()).user.role, "admin");
+    },
+  );
+});
+
+Deno.test("[auth] form login redirects on success and re-renders on error", async () => {
+  await withShop({}, async ({ app }) => {
+    await post(app, "/api/auth/register", { email: "f@example.com", password: "form-password" });
+    const form = (password: string) =>
+      app.request(`${ORIGIN}/account/login`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN },
+        body: new URLSearchParams({ email: "f@example.com", password }).toString(),
+      });
+    const ok = await form("form-password");
+    assert.equal(ok.status, 303);
+    refreshCookie(ok);
+    const bad = await form("wrong-password");
+    assert.equal(bad.status, 401);
+    assert.match(await bad.text(), /don&#39;t match|don't match/);
+    const page = await app.request(`${ORIGIN}/account/register`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /Create an account/);
+  });
+});
+
+Deno.test("[auth] KV rate limiter answers 429 with RateLimit headers without Redis", async () => {
+  await withShop({ RATE_LIMIT_LOGIN_ACCOUNT: "3/60" }, async ({ app }) => {
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 5; i++) {
+      last = await post(app, "/api/auth/login", { email: "x@example.com", password: "password-x" });
+      statuses.push(last.status);
+      if (i < 4) await last.body?.cancel();
+    }
+    assert.deepEqual(statuses, [401, 401, 401, 429, 429]);
+    assert.equal(last!.headers.get("ratelimit-limit"), "3");
+    assert.equal(last!.headers.get("ratelimit-remaining"), "0");
+    assert.ok(Number(last!.headers.get("ratelimit-reset")) >= 0);
+    assert.ok(Number(last!.headers.get("retry-after")) >= 1);
+    await last!.body?.cancel();
+  });
+});
+
+Deno.test("[auth] a 429 is shared by two instances over the same Redis", async () => {
+  const redis = await startRedis();
+  const gateway = await startUpstashGateway({ redisPort: redis.port, token: "test-token" });
+  const env = {
+    UPSTASH_REDIS_REST_URL: gateway.url,
+    UPSTASH_REDIS_REST_TOKEN: gateway.token,
+    REDIS_TIMEOUT_MS: "2000",
+    RATE_LIMIT_LOGIN_ACCOUNT: "4/60",
+  };
+  // Separate data dirs: the only thing the instances share is Redis.
+  const a = await openTestServices({ productCount: 0, env: { ...GENEROUS_LIMITS, ...env } });
+  const b = await openTestServices({ productCount: 0, env: { ...GENEROUS_LIMITS, ...env } });
+  try {
+    const login = (app: Hono) =>
+      post(app, "/api/auth/login", { email: "shared@example.com", password: "password-x" });
+    const statuses = [];
+    for (const app of [a.app, b.app, a.app, b.app, a.app, b.app]) {
+      const response = await login(app);
+      statuses.push(response.status);
+      await response.body?.cancel();
+    }
+    assert.deepEqual(statuses, [401, 401, 401, 401, 429, 429]);
+  } finally {
+    await a.close();
+    await b.close();
+    await gateway.stop();
+    await redis.stop();
+  }
+});
+
+Deno.test("[auth] 50 concurrent logins keep event-loop lag low; overflow gets 503", async () => {
+  await withShop({ AUTH_HASH_QUEUE: "64" }, async ({ app }) => {
+    await post(app, "/api/auth/register", {
+      email: "storm@example.com",
+      password: "storm-password",
+    });
+    const lags: number[] = [];
+    let expected = performance.now() + 5;
+    const sampler = setInterval(() => {
+      const now = performance.now();
+      lags.push(Math.max(0, now - expected));
+      expected = now + 5;
+    }, 5);
+    const responses = await Promise.all(
+      Array.from(
+        { length: 50 },
+        () =>
+          post(app, "/api/auth/login", { email: "storm@example.com", password: "storm-password" }),
+      ),
+    );
+    clearInterval(sampler);
+    for (const response of responses) {
+      assert.equal(response.status, 200);
+      await response.body?.cancel();
+    }
+    const worst = Math.max(...lags);
+    console.log(`50 logins: ${lags.length} samples, worst lag ${worst.toFixed(1)} ms`);
+    assert.ok(lags.length > 20, `sampled ${lags.length} times`);
+    assert.ok(worst < 50, `event loop lagged ${worst.toFixed(1)} ms`);
+  });
+  await withShop({ AUTH_HASH_QUEUE: "2", AUTH_HASH_CONCURRENCY: "1" }, async ({ app }) => {
+    const responses = await Promise.all(
+      Array.from(
+        { length: 20 },
+        (_, i) =>
+          post(app, "/api/auth/login", { email: `q${i}@example.com`, password: "queue-password" }),
+      ),
+    );
+    const busy = responses.filter((r) => r.status === 503);
+    assert.ok(busy.length > 0, "some logins are refused while the queue is full");
+    assert.ok(responses.every((r) => r.status === 401 || r.status === 503));
+    assert.ok(Number(busy[0].headers.get("retry-after")) >= 1);
+    assert.equal((await busy[0].json()).error.code, "unavailable");
+    for (const response of responses) await response.body?.cancel().catch(() => {});
+  });
+});

@@ -6,15 +6,22 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import type { Db } from "./client.ts";
 import { inventory, products, variants } from "./schema.ts";
+import { AppError, InvalidParameterError, NotFoundError } from "../edge/platform/errors.ts";
 
 /** A variant id in the request does not belong to the product. */
-export class UnknownVariantError extends RangeError {
+export class UnknownVariantError extends InvalidParameterError {
   override name = "UnknownVariantError";
+  constructor(message: string) {
+    super("variants", message);
+  }
 }
 
 /** Stock below what accepted orders already reserve. */
-export class StockBelowReservedError extends RangeError {
+export class StockBelowReservedError extends AppError {
   override name = "StockBelowReservedError";
+  constructor(message: string) {
+    super(409, "conflict", message, { field: "variants" });
+  }
 }
 
 /** Identity of a changed product, for cache invalidation (see `tagsForProductChange`). */
@@ -37,7 +44,7 @@ export interface ProductPatch {
 
 type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 
-/** Bumps version and updated_at, returning the product's identity; NotFound for an unknown id. */
+/** Bumps version and updated_at, returning the product's identity; `NotFoundError` for an unknown id. */
 async function touchProduct(
   tx: Tx,
   productId: number,
@@ -54,14 +61,14 @@ async function touchProduct(
       version: products.version,
       featured: products.isFeatured,
     });
-  if (!row) throw new Deno.errors.NotFound(`Product ${productId} does not exist`);
+  if (!row) throw new NotFoundError(`Product ${productId} does not exist`);
   return { ...row, featured: row.featured || wasFeatured };
 }
 
 async function wasFeatured(tx: Tx, productId: number): Promise<boolean> {
   const [row] = await tx.select({ featured: products.isFeatured }).from(products)
     .where(eq(products.id, productId)).limit(1);
-  if (!row) throw new Deno.errors.NotFound(`Product ${productId} does not exist`);
+  if (!row) throw new NotFoundError(`Product ${productId} does not exist`);
   return row.featured;
 }
 

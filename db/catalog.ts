@@ -4,6 +4,7 @@
 import { and, asc, desc, eq, gte, inArray, lte, type SQL, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { categories, inventory, productImages, products, variants } from "./schema.ts";
+import { InvalidParameterError } from "../edge/platform/errors.ts";
 
 export const PRODUCT_SORTS = ["featured", "price_asc", "price_desc", "newest", "name"] as const;
 export type ProductSort = (typeof PRODUCT_SORTS)[number];
@@ -11,8 +12,11 @@ export type ProductSort = (typeof PRODUCT_SORTS)[number];
 export const MAX_PAGE_SIZE = 100;
 
 /** Thrown for a pagination cursor that this module did not produce. */
-export class InvalidCursorError extends RangeError {
+export class InvalidCursorError extends InvalidParameterError {
   override name = "InvalidCursorError";
+  constructor(message: string) {
+    super("cursor", message);
+  }
 }
 
 export interface Page<T> {

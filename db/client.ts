@@ -16,6 +16,7 @@ import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import * as schema from "./schema.ts";
+import { UnavailableError } from "../edge/platform/errors.ts";
 
 export type Db = LibSQLDatabase<typeof schema>;
 
@@ -31,10 +32,14 @@ export interface DatabaseSettings {
 }
 
 /** The primary (or a replica with no way to the primary) cannot be reached right now. */
-export class DatabaseUnavailableError extends Error {
+export class DatabaseUnavailableError extends UnavailableError {
   override name = "DatabaseUnavailableError";
-  constructor(message: string, readonly retryAfterSeconds: number, options?: ErrorOptions) {
-    super(message, options);
+  constructor(retryAfterSeconds: number, options?: ErrorOptions) {
+    super(
+      "The shop cannot take changes right now; please retry shortly",
+      retryAfterSeconds,
+      options,
+    );
   }
 }
 
@@ -171,10 +176,7 @@ function isConnectionFailure(error: unknown): boolean {
 function guardPrimary(client: Client, breaker: Breaker): Client {
   return intercept(client, async (call) => {
     if (breaker.isOpen()) {
-      throw new DatabaseUnavailableError(
-        "The primary database is unavailable",
-        breaker.retryAfterSeconds(),
-      );
+      throw new DatabaseUnavailableError(breaker.retryAfterSeconds());
     }
     try {
       const result = await call(client);
@@ -183,11 +185,7 @@ function guardPrimary(client: Client, breaker: Breaker): Client {
     } catch (error) {
       if (!isConnectionFailure(error)) throw error;
       breaker.fail(error);
-      throw new DatabaseUnavailableError(
-        "The primary database is unavailable",
-        breaker.retryAfterSeconds(),
-        { cause: error },
-      );
+      throw new DatabaseUnavailableError(breaker.retryAfterSeconds(), { cause: error });
     }
   });
 }

@@ -7,15 +7,22 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { refreshTokens, type User, users } from "./schema.ts";
+import { AppError } from "../edge/platform/errors.ts";
 
-/** The presented token is unknown, expired or revoked. */
-export class RefreshTokenInvalidError extends Error {
+/** The presented token is unknown, expired or revoked; `reason` is for logs only. */
+export class RefreshTokenInvalidError extends AppError {
   override name = "RefreshTokenInvalidError";
+  constructor(readonly reason: string) {
+    super(401, "invalid_credentials", "Sign in again to continue");
+  }
 }
 
 /** An already-rotated token was presented again; its whole family has been revoked. */
-export class RefreshTokenReusedError extends Error {
+export class RefreshTokenReusedError extends AppError {
   override name = "RefreshTokenReusedError";
+  constructor(readonly reason: string) {
+    super(401, "invalid_credentials", "Sign in again to continue");
+  }
 }
 
 /** Stores the hash of a new token; a new `familyId` starts a new session. */

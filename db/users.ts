@@ -4,12 +4,16 @@
 import { eq } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { type User, users } from "./schema.ts";
+import { AppError } from "../edge/platform/errors.ts";
 
 export type Role = User["role"];
 
 /** The email is already registered. */
-export class EmailTakenError extends Error {
+export class EmailTakenError extends AppError {
   override name = "EmailTakenError";
+  constructor(message: string) {
+    super(409, "email_taken", message, { field: "email" });
+  }
 }
 
 /** Finds a user by normalized email; use the writer right after a registration. */

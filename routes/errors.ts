@@ -1,112 +1,82 @@
+/**
+ * The one place errors become answers. Every error a request can end with is described once
+ * (status, code, message, headers) and then written as JSON for API clients or as a page for
+ * browsers, with the same wording and the same headers either way.
+ */
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { StockBelowReservedError, UnknownVariantError } from "../db/admin_products.ts";
-import { InvalidCursorError } from "../db/catalog.ts";
-import { DatabaseUnavailableError } from "../db/client.ts";
-import { RefreshTokenInvalidError, RefreshTokenReusedError } from "../db/refresh_tokens.ts";
-import { InvalidCredentialsError } from "../edge/auth/auth.ts";
-import { PasswordHasherBusyError } from "../edge/auth/passwords.ts";
-import { RateLimitedError } from "../edge/auth/rate_limit.ts";
-import { renderToString } from "preact-render-to-string";
 import { requestIdOf, SECURITY_HEADERS } from "../edge/http/middleware.ts";
+import { type ErrorStatus, findAppError } from "../edge/platform/errors.ts";
 import { errorFields, type Logger } from "../edge/platform/log.ts";
 import { ErrorPage } from "./ui/pages.tsx";
-import { renderPage } from "./ui/render.tsx";
+import { renderHtml, renderPage } from "./ui/render.tsx";
 
-/** A query or body field failed validation; answered as 400 naming the field. */
-export class InvalidParameterError extends Error {
-  override name = "InvalidParameterError";
-  constructor(readonly field: string, message: string) {
-    super(message);
-  }
+/** What an error answer says, before it is written as JSON or as a page. */
+export interface ErrorDescription {
+  status: ErrorStatus;
+  code: string;
+  message: string;
+  field?: string;
+  headers: Readonly<Record<string, string>>;
+  /** Set for internal errors: the reference the shopper can quote. */
+  requestId?: string;
 }
+
+const INTERNAL_MESSAGE = "Something went wrong on our side";
+const TIMEOUT_MESSAGE = "The request took too long";
+/** 401s name the scheme that would have worked (RFC 9110 §11.6.1). */
+const WWW_AUTHENTICATE = { "WWW-Authenticate": 'Bearer realm="edge-shop"' };
 
 /** API clients get JSON; everyone else gets a page. */
-export function wantsJson(c: Context): boolean {
-  return c.req.path.startsWith("/api/") || c.req.path.startsWith("/.well-known/");
+export function wantsJson(c: Context | Request): boolean {
+  const path = c instanceof Request ? new URL(c.url).pathname : c.req.path;
+  return path.startsWith("/api/") || path.startsWith("/.well-known/");
 }
 
-/** The JSON error envelope used by every API error. */
-export function jsonError(
-  c: Context,
-  status: 400 | 401 | 403 | 404 | 405 | 409 | 413 | 422 | 429 | 500 | 503 | 504,
-  error: { code: string; message: string; field?: string; requestId?: string },
-): Response {
-  return c.json({ error }, status);
-}
-
-/** Maps anything thrown by a handler to a response; the one place errors become statuses. */
-export function handleError(error: unknown, c: Context, logger: Logger): Response {
-  const unavailable = findCause(error, DatabaseUnavailableError);
-  if (unavailable) {
-    c.header("Retry-After", String(unavailable.retryAfterSeconds));
-    const message = "The shop cannot take changes right now; please retry shortly";
-    return wantsJson(c)
-      ? jsonError(c, 503, { code: "unavailable", message })
-      : renderPage(c, ErrorPage({ status: 503, message }), 503);
-  }
-  if (error instanceof InvalidParameterError || error instanceof InvalidCursorError) {
-    const field = error instanceof InvalidParameterError ? error.field : "cursor";
-    return wantsJson(c)
-      ? jsonError(c, 400, { code: "invalid_parameter", field, message: error.message })
-      : renderPage(
-        c,
-        ErrorPage({ status: 400, message: `Invalid ${field}: ${error.message}` }),
-        400,
-      );
-  }
-  if (error instanceof UnknownVariantError || error instanceof StockBelowReservedError) {
-    const status = error instanceof UnknownVariantError ? 400 : 409;
-    return jsonError(c, status, {
-      code: status === 400 ? "invalid_parameter" : "conflict",
-      field: "variants",
-      message: error.message,
-    });
-  }
-  if (error instanceof Deno.errors.NotFound) {
-    return wantsJson(c)
-      ? jsonError(c, 404, { code: "not_found", message: error.message })
-      : renderPage(c, ErrorPage({ status: 404, message: "We couldn't find that page." }), 404);
-  }
-  if (
-    error instanceof InvalidCredentialsError || error instanceof RefreshTokenInvalidError ||
-    error instanceof RefreshTokenReusedError
-  ) {
-    // One message for every credential failure: nothing tells which part was wrong.
-    const message = error instanceof InvalidCredentialsError
-      ? error.message
-      : "Sign in again to continue";
-    return wantsJson(c)
-      ? jsonError(c, 401, { code: "invalid_credentials", message })
-      : renderPage(c, ErrorPage({ status: 401, message }), 401);
-  }
-  if (error instanceof RateLimitedError) {
-    const { limit, remaining, reset } = error.result;
-    c.header("RateLimit-Limit", String(limit));
-    c.header("RateLimit-Remaining", String(remaining));
-    c.header("RateLimit-Reset", String(Math.max(0, Math.ceil((reset - Date.now()) / 1000))));
-    c.header("Retry-After", String(error.retryAfterSeconds));
-    const message = "Too many attempts, try again later";
-    return wantsJson(c)
-      ? jsonError(c, 429, { code: "rate_limited", message })
-      : renderPage(c, ErrorPage({ status: 429, message }), 429);
-  }
-  if (error instanceof PasswordHasherBusyError) {
-    c.header("Retry-After", String(error.retryAfterSeconds));
-    const message = "We are very busy, try again shortly";
-    return wantsJson(c)
-      ? jsonError(c, 503, { code: "unavailable", message })
-      : renderPage(c, ErrorPage({ status: 503, message }), 503);
+/**
+ * Describes an error the client may see: an `AppError` (also inside a `cause` chain) or a 4xx
+ * `HTTPException` from middleware. `undefined` means an internal failure.
+ */
+export function describeClientError(error: unknown): ErrorDescription | undefined {
+  const known = findAppError(error);
+  if (known) {
+    const headers = known.status === 401
+      ? { ...WWW_AUTHENTICATE, ...known.headers }
+      : known.headers;
+    return {
+      status: known.status,
+      code: known.code,
+      message: known.message,
+      field: known.field,
+      headers,
+    };
   }
   if (error instanceof HTTPException && error.status < 500) {
-    const message = error.message || statusText(error.status);
-    return wantsJson(c)
-      ? jsonError(c, error.status as 400, { code: codeFor(error.status), message })
-      : renderPage(c, ErrorPage({ status: error.status, message }), error.status);
+    const status = error.status as ErrorStatus;
+    return {
+      status,
+      code: codeFor(status),
+      message: error.message || codeFor(status).replace(/_/g, " "),
+      headers: status === 401 ? WWW_AUTHENTICATE : {},
+    };
   }
+  return undefined;
+}
+
+/** Maps anything thrown by a handler to a response, logging internal failures with their stack. */
+export function handleError(error: unknown, c: Context, logger: Logger): Response {
+  const described = describeClientError(error) ?? describeInternalError(error, c, logger);
+  for (const [name, value] of Object.entries(described.headers)) c.header(name, value);
+  if (wantsJson(c)) {
+    const { code, message, field, requestId } = described;
+    return c.json({ error: { code, message, field, requestId } }, described.status);
+  }
+  return renderPage(c, ErrorPage(described), described.status);
+}
+
+function describeInternalError(error: unknown, c: Context, logger: Logger): ErrorDescription {
   const requestId = requestIdOf(c);
-  c.header("X-Request-Id", requestId);
-  const status = error instanceof HTTPException ? error.status : 500;
+  const status: ErrorStatus = error instanceof HTTPException && error.status === 504 ? 504 : 500;
   logger.error("request failed", {
     requestId,
     method: c.req.method,
@@ -114,27 +84,28 @@ export function handleError(error: unknown, c: Context, logger: Logger): Respons
     status,
     ...errorFields(error),
   });
-  const message = status === 504 ? "The request took too long" : "Something went wrong on our side";
-  return wantsJson(c)
-    ? jsonError(c, status as 500, { code: codeFor(status), message, requestId })
-    : renderPage(c, ErrorPage({ status, message, requestId }), status);
+  return {
+    status,
+    code: codeFor(status),
+    message: status === 504 ? TIMEOUT_MESSAGE : INTERNAL_MESSAGE,
+    headers: { "X-Request-Id": requestId },
+    requestId,
+  };
 }
 
 /** The answer to a request that ran past its deadline (built outside any Hono context). */
 export function timeoutResponse(request: Request): Response {
-  const path = new URL(request.url).pathname;
-  const message = "The request took too long";
   const headers = new Headers([...SECURITY_HEADERS]);
   headers.set("cache-control", "no-store");
-  if (path.startsWith("/api/") || path.startsWith("/.well-known/")) {
+  if (wantsJson(request)) {
     headers.set("content-type", "application/json");
-    return new Response(JSON.stringify({ error: { code: "timeout", message } }), {
-      status: 504,
-      headers,
-    });
+    return new Response(
+      JSON.stringify({ error: { code: "timeout", message: TIMEOUT_MESSAGE } }),
+      { status: 504, headers },
+    );
   }
   headers.set("content-type", "text/html; charset=UTF-8");
-  return new Response("<!doctype html>" + renderToString(ErrorPage({ status: 504, message })), {
+  return new Response(renderHtml(ErrorPage({ status: 504, message: TIMEOUT_MESSAGE })), {
     status: 504,
     headers,
   });
@@ -142,49 +113,27 @@ export function timeoutResponse(request: Request): Response {
 
 /** Unknown routes: a JSON 404 for the API, a friendly page otherwise. */
 export function handleNotFound(c: Context): Response {
-  return wantsJson(c)
-    ? jsonError(c, 404, {
-      code: "not_found",
-      message: `No route for ${c.req.method} ${c.req.path}`,
-    })
-    : renderPage(c, ErrorPage({ status: 404, message: "We couldn't find that page." }), 404);
+  if (wantsJson(c)) {
+    return c.json({
+      error: { code: "not_found", message: `No route for ${c.req.method} ${c.req.path}` },
+    }, 404);
+  }
+  return renderPage(c, ErrorPage({ status: 404, message: "We couldn't find that page." }), 404);
 }
+
+const CODES: Partial<Record<number, string>> = {
+  400: "bad_request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  405: "method_not_allowed",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+  429: "rate_limited",
+  503: "unavailable",
+  504: "timeout",
+};
 
 function codeFor(status: number): string {
-  switch (status) {
-    case 400:
-      return "bad_request";
-    case 401:
-      return "unauthorized";
-    case 403:
-      return "forbidden";
-    case 404:
-      return "not_found";
-    case 413:
-      return "payload_too_large";
-    case 429:
-      return "rate_limited";
-    case 503:
-      return "unavailable";
-    case 504:
-      return "timeout";
-    default:
-      return status >= 500 ? "internal_error" : "bad_request";
-  }
-}
-
-function statusText(status: number): string {
-  return codeFor(status).replace(/_/g, " ");
-}
-
-/** Finds an error of `type` in `error` or its `cause` chain (drizzle wraps driver errors). */
-function findCause<T extends Error>(
-  error: unknown,
-  type: abstract new (...args: never[]) => T,
-): T | undefined {
-  for (let current = error, depth = 0; current && depth < 5; depth++) {
-    if (current instanceof type) return current;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
+  return CODES[status] ?? (status >= 500 ? "internal_error" : "bad_request");
 }

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { InvalidParameterError } from "./errors.ts";
+import { InvalidParameterError } from "../edge/platform/errors.ts";
 
 /** Parses `input` with `schema`, turning the first issue into an `InvalidParameterError`. */
 export function parseWith<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {

@@ -11,12 +11,13 @@ import type { Logger } from "../platform/log.ts";
 import { createPasswordHasher, type PasswordHasher } from "./passwords.ts";
 import { createRateLimiter, type RateLimiter } from "./rate_limit.ts";
 import { type AccessTokens, createAccessTokens, loadSigningKeys } from "./tokens.ts";
+import { AppError } from "../platform/errors.ts";
 
 /** Email or password is wrong (deliberately not saying which). */
-export class InvalidCredentialsError extends Error {
+export class InvalidCredentialsError extends AppError {
   override name = "InvalidCredentialsError";
   constructor() {
-    super("Email or password is incorrect");
+    super(401, "invalid_credentials", "That email and password don't match. Please try again.");
   }
 }
 

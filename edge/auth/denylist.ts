@@ -15,7 +15,7 @@
  */
 import type { Redis } from "@upstash/redis";
 import type { RevokedTokens } from "./middleware.ts";
-import type { Logger } from "../platform/log.ts";
+import { errorFields, type Logger } from "../platform/log.ts";
 import { denylistKeys } from "../keys.ts";
 
 /** Entries are re-read this far back on each poll, to cover clock skew between instances. */
@@ -88,7 +88,7 @@ export async function createDenylist(options: DenylistOptions): Promise<Denylist
       try {
         await pollRedis(since);
       } catch (error) {
-        logger?.warn("denylist poll from redis failed", { error: String(error) });
+        logger?.warn("denylist poll from redis failed", errorFields(error));
         return; // keep lastPoll, so the next poll covers this gap
       }
     }
@@ -98,7 +98,7 @@ export async function createDenylist(options: DenylistOptions): Promise<Denylist
 
   const pollOnce = () => {
     polling ??= poll().catch((error) => {
-      logger?.warn("denylist poll failed", { error: String(error) });
+      logger?.warn("denylist poll failed", errorFields(error));
     }).finally(() => (polling = undefined));
     return polling;
   };
@@ -124,7 +124,7 @@ export async function createDenylist(options: DenylistOptions): Promise<Denylist
             .exec();
           return;
         } catch (error) {
-          logger?.warn("denylist write to redis failed, using kv", { error: String(error) });
+          logger?.warn("denylist write to redis failed, using kv", errorFields(error));
         }
       }
       await kv.set(denylistKeys.kvEntry(now, jti), exp, { expireIn });

@@ -10,6 +10,7 @@
  */
 import * as argon2 from "@node-rs/argon2";
 import bcrypt from "bcryptjs";
+import { UnavailableError } from "../platform/errors.ts";
 
 // `Algorithm` is declared as an ambient const enum, which isolated modules cannot inline, so
 // read the native binding's runtime enum object instead (and fail at start-up if it moved).
@@ -32,10 +33,10 @@ export interface PasswordAlgorithm {
 }
 
 /** Too many hashes are queued; retry after `retryAfterSeconds`. */
-export class PasswordHasherBusyError extends Error {
+export class PasswordHasherBusyError extends UnavailableError {
   override name = "PasswordHasherBusyError";
-  constructor(readonly retryAfterSeconds: number) {
-    super(`Password hashing queue is full, retry in ${retryAfterSeconds} s`);
+  constructor(retryAfterSeconds: number) {
+    super("We're very busy right now. Please try again in a moment.", retryAfterSeconds);
   }
 }
 

@@ -9,8 +9,9 @@
  */
 import { Ratelimit } from "@upstash/ratelimit";
 import type { Redis } from "@upstash/redis";
-import type { Logger } from "../platform/log.ts";
+import { errorFields, type Logger } from "../platform/log.ts";
 import { rateLimitKeys } from "../keys.ts";
+import { AppError } from "../platform/errors.ts";
 
 export interface RateLimitRule {
   limit: number;
@@ -26,14 +27,21 @@ export interface RateLimitResult {
 }
 
 /** A limit was exceeded; carries what the 429 headers need. */
-export class RateLimitedError extends Error {
+export class RateLimitedError extends AppError {
   override name = "RateLimitedError";
-  constructor(readonly result: RateLimitResult) {
-    super("Too many requests");
-  }
   /** Whole seconds until a retry can succeed, at least 1. */
-  get retryAfterSeconds(): number {
-    return Math.max(1, Math.ceil((this.result.reset - Date.now()) / 1000));
+  readonly retryAfterSeconds: number;
+  constructor(readonly result: RateLimitResult, now = Date.now()) {
+    const wait = Math.max(1, Math.ceil((result.reset - now) / 1000));
+    super(429, "rate_limited", `Too many attempts. Please wait ${wait} s and try again.`, {
+      headers: {
+        "Retry-After": String(wait),
+        "RateLimit-Limit": String(result.limit),
+        "RateLimit-Remaining": String(result.remaining),
+        "RateLimit-Reset": String(wait),
+      },
+    });
+    this.retryAfterSeconds = wait;
   }
 }
 
@@ -86,7 +94,7 @@ export function createRateLimiter<R extends string>(
         }
         logger?.warn("rate limit: malformed redis answer, using kv", { rule });
       } catch (error) {
-        logger?.warn("rate limit: redis unavailable, using kv", { rule, error: String(error) });
+        logger?.warn("rate limit: redis unavailable, using kv", { rule, ...errorFields(error) });
       }
     }
     return await kvSlidingWindow(

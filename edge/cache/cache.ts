@@ -5,7 +5,8 @@
  */
 import type { Redis } from "@upstash/redis";
 import type { CacheConfig, CacheKind, CacheWindows } from "../platform/config.ts";
-import type { Logger } from "../platform/log.ts";
+import { findAppError } from "../platform/errors.ts";
+import { errorFields, type Logger } from "../platform/log.ts";
 import { type CacheEntry, type CacheValue, createEntry, entryBytes } from "./entry.ts";
 import { KvTier } from "./l1_kv.ts";
 import { INVALIDATION_LOG_LENGTH, RedisTier } from "./l2_redis.ts";
@@ -133,7 +134,7 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
 
   function track(work: Promise<unknown>): void {
     const tracked = work.catch((error) => {
-      logger.debug("cache background work failed", { error: String(error) });
+      logger.debug("cache background work failed", errorFields(error));
     }).finally(() => background.delete(tracked));
     background.add(tracked);
   }
@@ -368,7 +369,7 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
     if (closed || !redisTier) return;
     pollTimer = setTimeout(() => {
       polling = pollInvalidations().catch((error) => {
-        logger.warn("cache invalidation poll failed", { error: String(error) });
+        logger.warn("cache invalidation poll failed", errorFields(error));
       }).finally(() => {
         polling = undefined;
         schedulePoll();
@@ -438,9 +439,9 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
 
 /** True for failures worth hiding behind stale content; false for answers like 404. */
 function isOriginFailure(error: unknown): boolean {
-  const status = (error as { status?: unknown } | null)?.status;
-  if (typeof status === "number") return status >= 500;
-  return !(error instanceof RangeError);
+  // AppErrors (also when wrapped) and Hono's HTTPException both carry a status.
+  const status = findAppError(error)?.status ?? (error as { status?: unknown } | null)?.status;
+  return typeof status === "number" ? status >= 500 : true;
 }
 
 function delay(ms: number): Promise<void> {

@@ -2,7 +2,7 @@
  * Keeps optional tiers (KV, Redis) optional: every call has a time budget, failures are skipped,
  * and an outage is logged once when it starts and once when it ends, never per request.
  */
-import type { Logger } from "../platform/log.ts";
+import { errorFields, type Logger } from "../platform/log.ts";
 import type { CacheMetrics } from "./metrics.ts";
 
 export interface TierGuardOptions {
@@ -57,7 +57,7 @@ export class TierGuard {
         this.#down = true;
         this.options.logger.warn(`cache tier ${this.name} unavailable, skipping it`, {
           tier: this.name,
-          error: error instanceof Error ? error.message : String(error),
+          ...errorFields(error),
         });
       }
       this.#skipUntil = performance.now() + this.options.retryAfterMs;

@@ -1,8 +1,5 @@
 import { Hono } from "hono";
 import type { VNode } from "preact";
-import { InvalidCredentialsError } from "../../edge/auth/auth.ts";
-import { PasswordHasherBusyError } from "../../edge/auth/passwords.ts";
-import { RateLimitedError } from "../../edge/auth/rate_limit.ts";
 import {
   type AuthDeps,
   credentialsSchema,
@@ -12,6 +9,7 @@ import {
 } from "./flows.ts";
 import { Layout } from "../ui/pages.tsx";
 import { renderPage } from "../ui/render.tsx";
+import { describeClientError } from "../errors.ts";
 
 type Mode = "login" | "register";
 
@@ -99,9 +97,11 @@ export function accountPages(deps: AuthDeps): Hono {
         await registerAccount(deps, c, parsed.data);
         return c.redirect("/account/login?registered=1", 303);
       } catch (error) {
-        const failure = friendlyFailure(error);
+        // Client errors are shown inline on the form, with the wording and headers every other
+        // answer for them has; anything else goes to the app's error handler.
+        const failure = describeClientError(error);
         if (!failure) throw error;
-        if (failure.retryAfter) c.header("Retry-After", String(failure.retryAfter));
+        for (const [name, value] of Object.entries(failure.headers)) c.header(name, value);
         return renderPage(
           c,
           AccountFormPage({ mode, email, message: failure.message }),
@@ -112,27 +112,4 @@ export function accountPages(deps: AuthDeps): Hono {
   }
 
   return app;
-}
-
-function friendlyFailure(
-  error: unknown,
-): { status: 401 | 429 | 503; message: string; retryAfter?: number } | undefined {
-  if (error instanceof InvalidCredentialsError) {
-    return { status: 401, message: "That email and password don't match. Please try again." };
-  }
-  if (error instanceof RateLimitedError) {
-    return {
-      status: 429,
-      message: "Too many attempts. Please wait a minute and try again.",
-      retryAfter: error.retryAfterSeconds,
-    };
-  }
-  if (error instanceof PasswordHasherBusyError) {
-    return {
-      status: 503,
-      message: "We're very busy right now. Please try again in a moment.",
-      retryAfter: error.retryAfterSeconds,
-    };
-  }
-  return undefined;
 }

@@ -12,5 +12,5 @@ export function renderHtml(page: VNode): string {
 
 /** Renders a page component to a complete HTML response. */
 export function renderPage(c: Context, page: VNode, status = 200): Response {
-  return c.html("<!doctype html>" + renderToString(page), status as 200);
+  return c.html(renderHtml(page), status as 200);
 }

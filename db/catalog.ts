@@ -1,6 +1,7 @@
 /**
  * Catalog reads: categories, product listings with keyset pagination, product detail, search.
  */
+import { base64url } from "jose";
 import { and, asc, desc, eq, gte, inArray, lte, type SQL, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
 import { categories, inventory, productImages, products, variants } from "./schema.ts";
@@ -231,19 +232,20 @@ function toMatchExpression(query: string): string | undefined {
 }
 
 function encodeCursor(position: [number | string, number]): string {
-  return btoa(JSON.stringify(position)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return base64url.encode(JSON.stringify(position));
 }
 
 function decodeCursor(cursor: string, kind: "number" | "string"): [number | string, number] {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(atob(cursor.replace(/-/g, "+").replace(/_/g, "/")));
+    parsed = JSON.parse(new TextDecoder().decode(base64url.decode(cursor)));
   } catch {
     throw new InvalidCursorError(`Cursor "${cursor}" is not valid`);
   }
   if (
     Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === kind &&
-    Number.isSafeInteger(parsed[1])
+    // JSON.parse turns 1e999 into Infinity, which the database refuses: finite numbers only.
+    (kind === "string" || Number.isFinite(parsed[0])) && Number.isSafeInteger(parsed[1])
   ) {
     return parsed as [number | string, number];
   }

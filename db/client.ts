@@ -16,20 +16,14 @@ import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import * as schema from "./schema.ts";
+import { type Breaker, createBreaker } from "../edge/platform/breaker.ts";
+import type { DatabaseConfig } from "../edge/platform/config.ts";
 import { UnavailableError } from "../edge/platform/errors.ts";
 
 export type Db = LibSQLDatabase<typeof schema>;
 
-export interface DatabaseSettings {
-  url: string;
-  authToken?: string;
-  readUrl?: string;
-  syncIntervalSeconds: number;
-  /** Budget for one call to the primary. */
-  timeoutMs: number;
-  /** Budget for one call to a remote replica before falling back to the primary. */
-  replicaTimeoutMs?: number;
-}
+/** What `openDatabase` opens; read from the environment by edge/platform/config.ts. */
+export type DatabaseSettings = DatabaseConfig;
 
 /** The primary (or a replica with no way to the primary) cannot be reached right now. */
 export class DatabaseUnavailableError extends UnavailableError {
@@ -82,7 +76,7 @@ export function openDatabase(
 ): Database {
   const now = options.now ?? Date.now;
   const primaryClient = openRemoteOrFile(settings.url, settings, settings.timeoutMs);
-  const primaryBreaker = createBreaker("primary", options, now);
+  const primaryBreaker = breakerFor("primary", options, now);
   const guardedPrimary = guardPrimary(primaryClient, primaryBreaker);
 
   let topology: Database["topology"] = "embedded";
@@ -106,7 +100,7 @@ export function openDatabase(
     );
   }
   const readerClient = replicaClient
-    ? withFallback(replicaClient, guardedPrimary, createBreaker("replica", options, now))
+    ? withFallback(replicaClient, guardedPrimary, breakerFor("replica", options, now))
     : guardedPrimary;
 
   const logger = options.onQuery
@@ -135,34 +129,17 @@ export function openDatabase(
   };
 }
 
-interface Breaker {
-  isOpen(): boolean;
-  retryAfterSeconds(): number;
-  fail(error: unknown): void;
-  succeed(): void;
-}
-
 /** Remembers a recent connection failure so callers skip a dead copy instead of waiting on it. */
-function createBreaker(
+function breakerFor(
   target: "primary" | "replica",
   options: OpenDatabaseOptions,
   now: () => number,
 ): Breaker {
-  let openUntil = 0;
-  let healthy = true;
-  return {
-    isOpen: () => now() < openUntil,
-    retryAfterSeconds: () => Math.max(1, Math.ceil((openUntil - now()) / 1000)),
-    fail(error) {
-      openUntil = now() + COOL_DOWN_MS;
-      if (healthy) options.onHealthChange?.({ target, healthy: false, error });
-      healthy = false;
-    },
-    succeed() {
-      if (!healthy) options.onHealthChange?.({ target, healthy: true });
-      healthy = true;
-    },
-  };
+  return createBreaker({
+    coolDownMs: COOL_DOWN_MS,
+    now,
+    onHealthChange: (healthy, error) => options.onHealthChange?.({ target, healthy, error }),
+  });
 }
 
 /** True for failures of the connection (refused, reset, timed out), not of the SQL. */

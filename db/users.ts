@@ -6,8 +6,6 @@ import type { Db } from "./client.ts";
 import { type User, users } from "./schema.ts";
 import { AppError } from "../edge/platform/errors.ts";
 
-export type Role = User["role"];
-
 /** The email is already registered. */
 export class EmailTakenError extends AppError {
   override name = "EmailTakenError";
@@ -31,7 +29,7 @@ export async function getUserById(db: Db, id: string): Promise<User | undefined>
 /** Inserts a user; throws `EmailTakenError` when the email exists. */
 export async function createUser(
   writer: Db,
-  input: { email: string; passwordHash: string; role?: Role; name?: string },
+  input: { email: string; passwordHash: string; role?: User["role"]; name?: string },
 ): Promise<User> {
   const now = Date.now();
   const rows = await writer.insert(users).values({

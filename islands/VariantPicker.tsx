@@ -1,4 +1,5 @@
 import { useState } from "preact/hooks";
+import { formatMoney, stockLabel } from "./format.ts";
 
 export interface VariantOption {
   id: number;
@@ -6,16 +7,6 @@ export interface VariantOption {
   priceMinor: number;
   currency: string;
   available: number;
-}
-
-function formatPrice(minor: number, currency: string): string {
-  return new Intl.NumberFormat("en-US", { style: "currency", currency }).format(minor / 100);
-}
-
-function stockLabel(available: number): string {
-  if (available <= 0) return "Out of stock";
-  if (available <= 5) return `Only ${available} left`;
-  return "In stock";
 }
 
 /** Lets a shopper pick a variant and see its price and stock without a page load. */
@@ -26,7 +17,7 @@ export default function VariantPicker({ variants }: { variants: VariantOption[] 
   if (!selected) return <p class="stock out">Currently unavailable</p>;
   return (
     <div class="variant-picker">
-      <p class="price" data-testid="price">{formatPrice(selected.priceMinor, selected.currency)}</p>
+      <p class="price" data-testid="price">{formatMoney(selected.priceMinor, selected.currency)}</p>
       <label>
         Option{" "}
         <select

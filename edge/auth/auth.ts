@@ -4,7 +4,7 @@
  */
 import type { Redis } from "@upstash/redis";
 import type { JWK } from "jose";
-import { encodeBase64Url } from "../base64url.ts";
+import { base64url } from "jose";
 import type { Config } from "../platform/config.ts";
 import { createDenylist, type Denylist } from "./denylist.ts";
 import type { Logger } from "../platform/log.ts";
@@ -71,7 +71,7 @@ export async function createAuth(
       loginIp: limits.loginPerIp,
       loginAccount: limits.loginPerAccount,
       registerIp: limits.registerPerIp,
-      registerAccount: limits.loginPerAccount,
+      registerAccount: limits.registerPerAccount,
       refreshIp: limits.refreshPerIp,
     },
   });
@@ -100,7 +100,7 @@ export function normalizeEmail(email: string): string {
 
 /** A new opaque refresh token (32 random bytes, base64url) and the hash that is stored. */
 export async function newRefreshToken(): Promise<{ token: string; hash: string }> {
-  const token = encodeBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+  const token = base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
   return { token, hash: await sha256Hex(token) };
 }
 

@@ -9,7 +9,6 @@
  * with `PasswordHasherBusyError`, which routes answer 503 + Retry-After.
  */
 import * as argon2 from "@node-rs/argon2";
-import bcrypt from "bcryptjs";
 import { UnavailableError } from "../platform/errors.ts";
 
 // `Algorithm` is declared as an ambient const enum, which isolated modules cannot inline, so
@@ -60,24 +59,10 @@ export function argon2idAlgorithm(
   };
 }
 
-/**
- * bcrypt via `bcryptjs` (pure JS, so it computes on the event loop in slices). Kept to verify
- * legacy hashes, which are upgraded on the next login, and for the login-storm benchmark.
- */
-export function bcryptAlgorithm(rounds = 12): PasswordAlgorithm {
-  return {
-    name: `bcrypt-${rounds}`,
-    recognizes: (encoded) => /^\$2[aby]\$/.test(encoded),
-    hash: (password) => bcrypt.hash(password, rounds),
-    verify: (encoded, password) => bcrypt.compare(password, encoded),
-    needsRehash: (encoded) => bcrypt.getRounds(encoded) < rounds,
-  };
-}
-
 export interface PasswordHasherOptions {
   /** New hashes use this; defaults to argon2id with `ARGON2ID_PARAMS`. */
   algorithm?: PasswordAlgorithm;
-  /** Other algorithms whose hashes still verify (and get rehashed); defaults to bcrypt. */
+  /** Other algorithms whose hashes still verify (and get rehashed); none by default. */
   legacy?: PasswordAlgorithm[];
   /** Hashes in flight at once; defaults to cores − 1, at least 1. */
   maxConcurrent?: number;
@@ -119,7 +104,7 @@ export async function createPasswordHasher(
   options: PasswordHasherOptions = {},
 ): Promise<PasswordHasher> {
   const current = options.algorithm ?? argon2idAlgorithm();
-  const known = [current, ...(options.legacy ?? [bcryptAlgorithm(12)])];
+  const known = [current, ...(options.legacy ?? [])];
   const maxConcurrent = Math.max(1, options.maxConcurrent ?? defaultHashConcurrency());
   const maxQueue = Math.max(0, options.maxQueue ?? 64);
   const maxWaitMs = Math.max(0, options.maxWaitMs ?? 5000);

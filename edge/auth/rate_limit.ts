@@ -13,10 +13,9 @@ import { errorFields, type Logger } from "../platform/log.ts";
 import { rateLimitKeys } from "../keys.ts";
 import { AppError } from "../platform/errors.ts";
 
-export interface RateLimitRule {
-  limit: number;
-  windowSeconds: number;
-}
+import type { RateLimitRule } from "../platform/config.ts";
+
+export type { RateLimitRule };
 
 export interface RateLimitResult {
   success: boolean;

@@ -1,6 +1,7 @@
 /**
  * What every tier stores for one cached response.
  */
+import { base64url } from "jose";
 import type { CacheKind, CacheWindows } from "../platform/config.ts";
 
 /** What a route's loader returns: the rendered body and what it depends on. */
@@ -29,8 +30,7 @@ const encoder = new TextEncoder();
 /** Hashes the body into a strong ETag, e.g. `"q3Fz…"` (SHA-256, 128 bits, base64url). */
 export async function strongEtag(body: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(body)));
-  const b64 = btoa(String.fromCharCode(...digest.subarray(0, 16)));
-  return `"${b64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}"`;
+  return `"${base64url.encode(digest.subarray(0, 16))}"`;
 }
 
 /** Builds an entry whose fresh lifetime is spread by ±`jitter` so keys do not expire together. */

@@ -18,18 +18,7 @@ export interface Config {
   /** Human-readable name of this edge node, used in logs and cache metrics. */
   region: string;
   logLevel: LogLevel;
-  database: {
-    /** The writer: a libSQL file (`file:`) or the primary (`http(s)://`, `libsql://`). */
-    url: string;
-    authToken?: string;
-    /** The reader: a sqld replica (`http(s)://`) or an embedded replica file (`file:`) synced from `url`. */
-    readUrl?: string;
-    /** Seconds between background syncs of an embedded replica. */
-    syncIntervalSeconds: number;
-    /** Budget for one database call before it is abandoned. */
-    timeoutMs: number;
-    /** Budget for one call to a sqld replica before reads fall back to the primary. */
-    replicaTimeoutMs: number;
+  database: DatabaseConfig & {
     /** After a shopper's write, their own reads go to the primary for this long. */
     readYourWritesWindowMs: number;
   };
@@ -45,6 +34,21 @@ export interface Config {
   };
   auth: AuthConfig;
   cache: CacheConfig;
+}
+
+/** Where the database is and how long calls to it may take (what db/client.ts opens). */
+export interface DatabaseConfig {
+  /** The writer: a libSQL file (`file:`) or the primary (`http(s)://`, `libsql://`). */
+  url: string;
+  authToken?: string;
+  /** The reader: a sqld replica (`http(s)://`) or an embedded replica file (`file:`) synced from `url`. */
+  readUrl?: string;
+  /** Seconds between background syncs of an embedded replica. */
+  syncIntervalSeconds: number;
+  /** Budget for one database call before it is abandoned. */
+  timeoutMs: number;
+  /** Budget for one call to a sqld replica before reads fall back to the primary (default: min(500, timeoutMs)). */
+  replicaTimeoutMs?: number;
 }
 
 /** The kinds of cached response; each has its own freshness windows. */
@@ -74,7 +78,7 @@ export interface CacheConfig {
 }
 
 /** A sliding-window limit: `limit` requests per `windowSeconds`. */
-export interface RateLimitSetting {
+export interface RateLimitRule {
   limit: number;
   windowSeconds: number;
 }
@@ -97,10 +101,11 @@ export interface AuthConfig {
   /** Allowed Origin values for cookie-authenticated posts; default: the request's own origin. */
   trustedOrigins?: string[];
   rateLimits: {
-    loginPerIp: RateLimitSetting;
-    loginPerAccount: RateLimitSetting;
-    registerPerIp: RateLimitSetting;
-    refreshPerIp: RateLimitSetting;
+    loginPerIp: RateLimitRule;
+    loginPerAccount: RateLimitRule;
+    registerPerIp: RateLimitRule;
+    registerPerAccount: RateLimitRule;
+    refreshPerIp: RateLimitRule;
   };
   /** Seeded admin, created or updated at start-up when both are set. */
   admin?: { email: string; password: string };
@@ -216,6 +221,10 @@ function authConfig(env: Env): AuthConfig {
       loginPerIp: rateLimit(env, "RATE_LIMIT_LOGIN_IP", { limit: 10, windowSeconds: 60 }),
       loginPerAccount: rateLimit(env, "RATE_LIMIT_LOGIN_ACCOUNT", { limit: 5, windowSeconds: 60 }),
       registerPerIp: rateLimit(env, "RATE_LIMIT_REGISTER_IP", { limit: 5, windowSeconds: 60 }),
+      registerPerAccount: rateLimit(env, "RATE_LIMIT_REGISTER_ACCOUNT", {
+        limit: 3,
+        windowSeconds: 3600,
+      }),
       refreshPerIp: rateLimit(env, "RATE_LIMIT_REFRESH_IP", { limit: 30, windowSeconds: 60 }),
     },
     admin: adminEmail && adminPassword
@@ -225,7 +234,7 @@ function authConfig(env: Env): AuthConfig {
 }
 
 /** `"<limit>/<seconds>"`, e.g. `RATE_LIMIT_LOGIN_IP=10/60`. */
-function rateLimit(env: Env, name: string, fallback: RateLimitSetting): RateLimitSetting {
+function rateLimit(env: Env, name: string, fallback: RateLimitRule): RateLimitRule {
   const raw = text(env, name);
   if (raw === undefined) return fallback;
   const match = /^(\d{1,6})\/(\d{1,6})$/.exec(raw);

@@ -1,4 +1,6 @@
 /** Result of one readiness evaluation, as served by `GET /readyz`. */
+import { withTimeout } from "./timeout.ts";
+
 export interface ReadinessReport {
   ready: boolean;
   checks: Record<string, { ok: boolean; error?: string }>;
@@ -65,12 +67,4 @@ export function createReadinessProbe(
     });
     return inFlight;
   };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, name: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${name} did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

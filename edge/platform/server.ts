@@ -1,4 +1,5 @@
 import type { Logger } from "./log.ts";
+import { withTimeout } from "./timeout.ts";
 
 export interface ServeOptions {
   port: number;
@@ -41,15 +42,8 @@ export function serveGracefully(
   function shutdown(reason: string): Promise<void> {
     shuttingDown ??= (async () => {
       options.logger.info("shutting down", { reason, deadlineMs: options.shutdownDeadlineMs });
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const deadline = new Promise<"deadline">((resolve) => {
-        timer = setTimeout(() => resolve("deadline"), options.shutdownDeadlineMs);
-      });
-      const outcome = await Promise.race([
-        server.shutdown().then(() => "drained" as const),
-        deadline,
-      ]);
-      clearTimeout(timer);
+      const outcome = await withTimeout(server.shutdown(), options.shutdownDeadlineMs, "drain")
+        .then(() => "drained" as const, () => "deadline" as const);
       if (outcome === "deadline") {
         // The caller exits the process next, which cuts the stragglers off.
         options.logger.warn("shutdown deadline passed with requests still running");

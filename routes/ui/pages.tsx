@@ -4,18 +4,7 @@ import type { CategorySummary, ProductDetail, ProductSummary } from "../../db/ca
 import VariantPicker from "../../islands/VariantPicker.tsx";
 import type { ListingQuery } from "../catalog/query.ts";
 import { Island } from "./island.tsx";
-
-const moneyFormats = new Map<string, Intl.NumberFormat>();
-
-/** Formats integer minor units for display, reusing one formatter per currency. */
-export function formatMoney(minor: number, currency: string): string {
-  let format = moneyFormats.get(currency);
-  if (!format) {
-    format = new Intl.NumberFormat("en-US", { style: "currency", currency });
-    moneyFormats.set(currency, format);
-  }
-  return format.format(minor / 100);
-}
+import { formatMoney } from "../../islands/format.ts";
 
 export function Layout(
   props: { title: string; description?: string; children: ComponentChildren },

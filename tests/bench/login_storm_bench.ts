@@ -9,9 +9,9 @@
  */
 import { loadConfig } from "../../edge/platform/config.ts";
 import { createLogger } from "../../edge/platform/log.ts";
+import bcrypt from "bcryptjs";
 import {
   argon2idAlgorithm,
-  bcryptAlgorithm,
   createPasswordHasher,
   type PasswordAlgorithm,
 } from "../../edge/auth/passwords.ts";
@@ -19,6 +19,17 @@ import { closeServices, createApp, openServices } from "../../main.ts";
 import { percentile } from "./stats.ts";
 
 const CATALOG_CLIENTS = 4;
+
+/** bcrypt via `bcryptjs` (pure JS, computing on the event loop): the comparison the shop avoids. */
+function bcryptAlgorithm(rounds: number): PasswordAlgorithm {
+  return {
+    name: `bcrypt-${rounds}`,
+    recognizes: (encoded) => /^\$2[aby]\$/.test(encoded),
+    hash: (password) => bcrypt.hash(password, rounds),
+    verify: (encoded, password) => bcrypt.compare(password, encoded),
+    needsRehash: (encoded) => bcrypt.getRounds(encoded) < rounds,
+  };
+}
 
 export interface LoginStormOptions {
   /** Length of each phase (quiet, then storm). */

@@ -1,6 +1,6 @@
 /**
  * Password hashing that never blocks the event loop: argon2id through `@node-rs/argon2`, whose
- * async `hash`/`verify` run on libuv's threadpool (off the main thread on Deno ≥ 2.7.5).
+ * async `hash`/`verify` run on libuv's threadpool (off the main thread since Deno 2.7.5; the project requires 2.9.x).
  *
  * Hashing is deliberately expensive, so a storm of logins could still starve the CPU the event
  * loop needs. The hasher therefore keeps at most `maxConcurrent` jobs in flight (cores − 1 by

@@ -2,8 +2,8 @@
  * What every request passes through: security headers, the request deadline and request ids.
  *
  * Kept lean because the cached catalog path runs at tens of thousands of requests per second
- * per core: each generic layer (a timer per request, headers re-set on every response) was
- * measured to cost 20–45% of that throughput (BENCHMARKS.md).
+ * per core: each generic layer (a timer per request, headers re-set on every response) costs a
+ * visible share of that throughput, so per-request work here is kept to what every request needs.
  */
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";

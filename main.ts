@@ -30,6 +30,7 @@ import { adminProductsApi } from "./routes/admin/products.ts";
 import { authApi, jwksRoute } from "./routes/account/api.ts";
 import { ensureAdminUser } from "./routes/account/flows.ts";
 import { catalogApi } from "./routes/catalog/api.ts";
+import { productImages } from "./routes/catalog/images.ts";
 import { catalogPages } from "./routes/catalog/pages.tsx";
 import { handleError, handleNotFound, timeoutResponse } from "./routes/errors.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -81,14 +82,27 @@ export function createApp(services: AppServices): Hono {
   const compressText = compress();
   for (const path of [...PERSONAL_ROUTES, "/static/*", "/metrics"]) app.use(path, compressText);
 
+  // Built files carry a content hash in their names, so browsers may keep them for a year;
+  // their .br and .gz twins are served by Accept-Encoding.
+  app.use("/static/*", async (c, next) => {
+    await next();
+    if (!c.res.ok) return;
+    c.header(
+      "Cache-Control",
+      c.req.path.startsWith("/static/build/")
+        ? "public, max-age=31536000, immutable"
+        : "public, max-age=3600",
+    );
+  });
   app.use(
     "/static/*",
-    async (c, next) => {
-      await next();
-      if (c.res.ok) c.header("Cache-Control", "public, max-age=3600");
-    },
-    serveStatic({ root: STATIC_ROOT, rewriteRequestPath: (path) => path.replace(/^\/static/, "") }),
+    serveStatic({
+      root: STATIC_ROOT,
+      rewriteRequestPath: (path) => path.replace(/^\/static/, ""),
+      precompressed: true,
+    }),
   );
+  app.route("/", productImages());
   app.route("/", healthRoutes(services));
   app.route("/api/auth", authApi(services));
   app.route("/", jwksRoute(services));

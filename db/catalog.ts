@@ -157,7 +157,10 @@ function planListing(reader: Db, filters: ProductFilters) {
     matches = reader.select({
       id: sql<number>`rowid`.as("match_id"),
       rank: sql<number>`${RELEVANCE}`.as("match_rank"),
-    }).from(sql`products_fts`).where(sql`products_fts MATCH ${match}`).as("matches");
+    }).from(sql`products_fts`).where(sql`products_fts MATCH ${match}`)
+      // Any LIMIT keeps SQLite from flattening the subquery into countProducts' aggregate,
+      // where bm25() cannot run; this one never cuts a result.
+      .limit(Number.MAX_SAFE_INTEGER).as("matches");
   }
   const key: SortKey = filters.sort === "relevance"
     ? matches ? { column: matches.rank, descending: false, kind: "number" } : SORT_KEYS.featured

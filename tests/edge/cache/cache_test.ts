@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
-import { getProductBySlug } from "../../../db/catalog.ts";
+import { getProductBySlug, listCategories } from "../../../db/catalog.ts";
 import { updateProduct } from "../../../db/admin_products.ts";
 import { createEdgeCache } from "../../../edge/cache/cache.ts";
 import { cacheKeys, cacheTags } from "../../../routes/catalog/cache_keys.ts";
@@ -54,7 +54,9 @@ async function get(node: EdgeNode, path: string, headers?: HeadersInit) {
 Deno.test("[cache] coalesces 200 concurrent misses for one cold product into one origin fetch", async (t) => {
   const onePageQueries = await (async () => {
     const before = origin.queries.length;
+    // A product page's load: the product, and the categories for the header's menu.
     await getProductBySlug(origin.database.reader, active[active.length - 1].slug);
+    await listCategories(origin.database.reader, { limit: 100 });
     return origin.queries.length - before;
   })();
 

@@ -82,7 +82,8 @@ export function ProductPage(props: ProductPageProps): VNode {
 function Gallery(props: { images: { url: string; alt: string }[] }): VNode {
   return (
     <div class="gallery">
-      <ul class="gallery-strip">
+      {/* Focusable, so the strip scrolls from the keyboard on a phone as well. */}
+      <ul class="gallery-strip" tabindex={0} aria-label="Product images">
         {props.images.map((image, index) => (
           <li id={`media-${index + 1}`} key={image.url}>
             <img

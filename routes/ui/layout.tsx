@@ -38,8 +38,8 @@ export function Layout(props: LayoutProps): VNode {
       </head>
       <body>
         <a class="skip-link" href="#main">Skip to content</a>
-        <p class="announcement">{SHIPPING_NOTE}</p>
         <header class="site-header">
+          <p class="announcement">{SHIPPING_NOTE}</p>
           <div class="header-bar page-width">
             {departments.length > 0 && <MenuDrawer departments={departments} />}
             <a class="brand" href="/">{SHOP_NAME}</a>

@@ -437,7 +437,13 @@ function backdrop(c: Palette, r: Random, view: number): string {
  */
 export function drawArtwork(kind: string, id: number, view: number): string {
   const productRandom = random(hashText(`${kind}:${id}`));
-  const palette = PALETTES[productRandom.int(0, PALETTES.length - 1)];
+  const base = PALETTES[productRandom.int(0, PALETTES.length - 1)];
+  // Half the products wear the palette the other way round: twice the colourings per kind.
+  const palette = productRandom.next() < 0.5
+    ? base
+    : { ...base, main: base.accent, accent: base.main };
+  const size = productRandom.between(0.86, 1.08);
+  const shift = productRandom.int(-24, 24);
   const viewRandom = random(hashText(`${kind}:${id}:${view}`));
   const draw = DRAWERS[kind] ?? parcel;
   const object = draw(palette, random(hashText(`${kind}:${id}:object`)));
@@ -450,18 +456,17 @@ export function drawArtwork(kind: string, id: number, view: number): string {
     { scale: 1.35, x: 260, y: 280, rotate: tilt - 4 },
   ][view % 5];
   const backdropColor = view === 1 ? palette.light : palette.backdrop;
-  const transform = `translate(${framing.x} ${framing.y}) rotate(${framing.rotate.toFixed(1)}) ` +
-    `scale(${framing.flip ? -framing.scale : framing.scale} ${framing.scale})`;
+  const scale = framing.scale * size;
+  const transform = `translate(${framing.x + shift} ${framing.y}) ` +
+    `rotate(${framing.rotate.toFixed(1)}) scale(${(framing.flip ? -scale : scale).toFixed(3)} ${
+      scale.toFixed(3)
+    })`;
   const scene = view % 5 === 3
     ? rect(0, 420, SIZE, 180, palette.motif) + rect(120, 400, 360, 28, palette.dark + "55", 8)
     : "";
-  const shadow = view % 5 === 2 ? "" : ellipse(
-    300,
-    300 + 190 * framing.scale,
-    200 * framing.scale,
-    22 * framing.scale,
-    palette.dark + "22",
-  );
+  const shadow = view % 5 === 2
+    ? ""
+    : ellipse(300 + shift, framing.y + 180 * scale, 200 * scale, 22 * scale, palette.dark + "22");
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${SIZE} ${SIZE}" width="${SIZE}" height="${SIZE}">` +
     rect(0, 0, SIZE, SIZE, backdropColor) + backdrop(palette, viewRandom, view) + scene + shadow +
     `<g transform="${transform}">${object}</g></svg>`;

@@ -8,7 +8,7 @@ import { Island } from "./island.tsx";
 import type { Department } from "./navigation.ts";
 
 export const SHOP_NAME = "Edge Shop";
-export const SHIPPING_NOTE = "Free shipping on orders over $75 · Free 30-day returns";
+export const SHIPPING_NOTE = "Free shipping over $75 · Free 30-day returns";
 
 export interface LayoutProps {
   title: string;

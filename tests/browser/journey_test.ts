@@ -86,11 +86,13 @@ async function checkAccessibility(page: Page, label: string) {
   // Evaluated through the DevTools protocol: the page's CSP (no inline script) stays as served.
   await page.evaluate(AXE_SOURCE);
   const violations = await page.evaluate(async () => {
-    // deno-lint-ignore no-explicit-any
-    const result = await (globalThis as any).axe.run(document);
-    // deno-lint-ignore no-explicit-any
-    return result.violations.map((v: any) =>
-      `${v.id}: ${v.help} (${v.nodes.map((n: any) => n.target.join(" ")).join(", ")})`
+    type Violation = { id: string; help: string; nodes: { target: string[] }[] };
+    const axe = (globalThis as unknown as {
+      axe: { run(context: Document): Promise<{ violations: Violation[] }> };
+    }).axe;
+    const result = await axe.run(document);
+    return result.violations.map((v) =>
+      `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`
     );
   });
   assert.deepEqual(violations, [], `axe-core on ${label}`);

@@ -176,7 +176,7 @@ function FilterForm(props: ListingPageProps): VNode {
         />
         {fieldError("max_price")}
       </div>
-      <div class="field">
+      <div class="field sort-field">
         <label for="sort">Sort by</label>
         <select id="sort" name="sort" {...invalidProps("sort")}>
           {sorts.map(([value, label]) => (

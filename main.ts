@@ -31,8 +31,9 @@ import { authApi, jwksRoute } from "./routes/account/api.ts";
 import { ensureAdminUser } from "./routes/account/flows.ts";
 import { catalogApi } from "./routes/catalog/api.ts";
 import { productImages } from "./routes/catalog/images.ts";
+import { readDepartments } from "./routes/catalog/menu_data.ts";
 import { catalogPages } from "./routes/catalog/pages.tsx";
-import { handleError, handleNotFound, timeoutResponse } from "./routes/errors.ts";
+import { handleError, handleNotFound, timeoutResponse, wantsJson } from "./routes/errors.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 
@@ -106,7 +107,7 @@ export function createApp(services: AppServices): Hono {
   app.route("/", healthRoutes(services));
   app.route("/api/auth", authApi(services));
   app.route("/", jwksRoute(services));
-  app.route("/", accountPages(services));
+  app.route("/", accountPages({ ...services, departments: () => readDepartments(services) }));
   app.route("/", metricsRoutes(services));
   app.route(
     "/api/admin/products",
@@ -118,7 +119,13 @@ export function createApp(services: AppServices): Hono {
   app.route("/api", catalogApi(services));
   app.route("/", catalogPages(services));
 
-  app.notFound(handleNotFound);
+  // Not-found pages carry the category menu, so a dead link still leads somewhere.
+  app.notFound(async (c) =>
+    handleNotFound(
+      c,
+      wantsJson(c) ? undefined : await readDepartments(services).catch(() => undefined),
+    )
+  );
   app.onError((error, c) => handleError(error, c, logger));
   return app;
 }

@@ -7,6 +7,7 @@ import {
   logIn,
   registerAccount,
 } from "./flows.ts";
+import type { Department } from "../ui/navigation.ts";
 import { Layout } from "../ui/pages.tsx";
 import { renderPage } from "../ui/render.tsx";
 import { describeClientError } from "../errors.ts";
@@ -38,7 +39,14 @@ const COPY: Record<Mode, { title: string; button: string; other: VNode }> = {
 type Field = "email" | "password";
 
 export function AccountFormPage(
-  props: { mode: Mode; email?: string; message?: string; field?: Field; notice?: string },
+  props: {
+    mode: Mode;
+    email?: string;
+    message?: string;
+    field?: Field;
+    notice?: string;
+    departments?: Department[];
+  },
 ): VNode {
   const copy = COPY[props.mode];
   const fieldError = (field: Field) =>
@@ -50,7 +58,7 @@ export function AccountFormPage(
       ? { "aria-invalid": "true" as const, "aria-describedby": `${field}-error ${field}-hint` }
       : { "aria-describedby": `${field}-hint` };
   return (
-    <Layout title={copy.title}>
+    <Layout title={copy.title} departments={props.departments}>
       <section class="account">
         <h1>{copy.title}</h1>
         {props.notice && <p class="notice" role="status">{props.notice}</p>}
@@ -103,15 +111,22 @@ export function AccountFormPage(
 }
 
 /** `/account/login` and `/account/register`: server-rendered forms that post to themselves. */
-export function accountPages(deps: AuthDeps): Hono {
+export function accountPages(
+  deps: AuthDeps & { departments?: () => Promise<Department[]> },
+): Hono {
   const app = new Hono();
   app.use("/account/*", csrfProtection(deps.auth));
+  // The header's category menu; the forms still work when the catalog cannot be read.
+  const menu = () => deps.departments?.().catch(() => undefined);
 
-  app.get("/account/login", (c) => {
+  app.get("/account/login", async (c) => {
     const notice = c.req.query("registered") ? "Thanks! You can sign in now." : undefined;
-    return renderPage(c, AccountFormPage({ mode: "login", notice }));
+    return renderPage(c, AccountFormPage({ mode: "login", notice, departments: await menu() }));
   });
-  app.get("/account/register", (c) => renderPage(c, AccountFormPage({ mode: "register" })));
+  app.get(
+    "/account/register",
+    async (c) => renderPage(c, AccountFormPage({ mode: "register", departments: await menu() })),
+  );
 
   for (const mode of ["login", "register"] as const) {
     app.post(`/account/${mode}`, async (c) => {
@@ -122,7 +137,11 @@ export function accountPages(deps: AuthDeps): Hono {
         const issue = parsed.error.issues[0];
         const field = issue.path[0] === "email" ? "email" : "password";
         const message = `${field === "email" ? "Email" : "Password"} ${issue.message}.`;
-        return renderPage(c, AccountFormPage({ mode, email, message, field }), 400);
+        return renderPage(
+          c,
+          AccountFormPage({ mode, email, message, field, departments: await menu() }),
+          400,
+        );
       }
       try {
         if (mode === "login") {
@@ -139,7 +158,7 @@ export function accountPages(deps: AuthDeps): Hono {
         for (const [name, value] of Object.entries(failure.headers)) c.header(name, value);
         return renderPage(
           c,
-          AccountFormPage({ mode, email, message: failure.message }),
+          AccountFormPage({ mode, email, message: failure.message, departments: await menu() }),
           failure.status,
         );
       }

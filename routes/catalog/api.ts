@@ -1,14 +1,10 @@
 import { Hono } from "hono";
-import {
-  getCategoryBySlug,
-  listCategories,
-  listProducts,
-  MAX_PAGE_SIZE,
-} from "../../db/catalog.ts";
+import { getCategoryBySlug, listProducts, MAX_PAGE_SIZE } from "../../db/catalog.ts";
 import type { Database } from "../../db/client.ts";
 import type { EdgeCache } from "../../edge/cache/cache.ts";
 import { cachedResponder } from "../../edge/cache/http.ts";
 import { cacheKeys, cacheTags } from "./cache_keys.ts";
+import { categoriesLookup } from "./menu_data.ts";
 import { productLookup } from "./product_data.ts";
 import { parseListingQuery, toProductFilters } from "./query.ts";
 
@@ -22,16 +18,7 @@ export function catalogApi(deps: { database: Database; cache: EdgeCache }): Hono
     tags,
   });
 
-  app.get("/categories", (c) =>
-    cached(c, {
-      kind: "listing",
-      key: cacheKeys.categoriesJson(),
-      load: async ({ afterWrite }) => {
-        const reader = deps.database.readerFor({ recentWrite: afterWrite });
-        const items = await listCategories(reader, { limit: MAX_PAGE_SIZE });
-        return json({ items }, [cacheTags.categories]);
-      },
-    }));
+  app.get("/categories", (c) => cached(c, categoriesLookup(deps.database)));
 
   app.get("/products", (c) => {
     const query = parseListingQuery(c);

@@ -16,10 +16,12 @@ import { cachedResponder } from "../../edge/cache/http.ts";
 import { findAppError } from "../../edge/platform/errors.ts";
 import { choiceParameters, defaultVariant, resolveVariant } from "../../islands/variant_options.ts";
 import { toDepartments } from "../ui/navigation.ts";
-import { HTML_CONTENT_TYPE, renderHtml } from "../ui/render.tsx";
+import { ErrorPage } from "../ui/pages.tsx";
+import { HTML_CONTENT_TYPE, renderHtml, renderPage } from "../ui/render.tsx";
 import { cacheKeys, cacheTags } from "./cache_keys.ts";
 import { HomePage } from "./home_page.tsx";
 import { ListingPage } from "./listing_page.tsx";
+import { readDepartments } from "./menu_data.ts";
 import { readProduct } from "./product_data.ts";
 import { ProductPage } from "./product_page.tsx";
 import {
@@ -146,9 +148,23 @@ export function catalogPages(deps: { database: Database; cache: EdgeCache }): Ho
     });
   }
 
+  /** A catalog 404 as a page with the menu, so a dead link still leads somewhere. */
+  async function withMenuOnNotFound(c: Context, answer: () => Promise<Response>) {
+    try {
+      return await answer();
+    } catch (error) {
+      if (!(error instanceof HTTPException) || error.status !== 404) throw error;
+      const departments = await readDepartments(deps).catch(() => undefined);
+      return renderPage(c, ErrorPage({ status: 404, message: error.message, departments }), 404);
+    }
+  }
+
   app.get("/c/:slug", (c) => {
     const slug = c.req.param("slug");
-    return listingResponse(c, (query, invalid) => categoryListing(c, slug, query, invalid));
+    return withMenuOnNotFound(
+      c,
+      () => listingResponse(c, (query, invalid) => categoryListing(c, slug, query, invalid)),
+    );
   });
 
   app.get(
@@ -156,8 +172,9 @@ export function catalogPages(deps: { database: Database; cache: EdgeCache }): Ho
     (c) => listingResponse(c, (query, invalid) => searchListing(c, query, invalid)),
   );
 
-  app.get("/p/:slug", async (c) => {
-    const slug = c.req.param("slug");
+  app.get("/p/:slug", (c) => withMenuOnNotFound(c, () => productPage(c, c.req.param("slug"))));
+
+  async function productPage(c: Context, slug: string) {
     // A choice (`?color=navy&size=m`) is resolved against the product's own variants first, so
     // the page's cache key names one of them: arbitrary query strings cannot multiply entries.
     const choice = choiceParameters(c.req.query());
@@ -187,7 +204,7 @@ export function catalogPages(deps: { database: Database; cache: EdgeCache }): Ho
         ]);
       },
     });
-  });
+  }
 
   return app;
 }

@@ -3,6 +3,7 @@ import type { VNode } from "preact";
 import type { ProductSummary } from "../../db/catalog.ts";
 import { formatMoney } from "../../islands/format.ts";
 import { Layout } from "./layout.tsx";
+import type { Department } from "./navigation.ts";
 
 export { Layout } from "./layout.tsx";
 
@@ -64,15 +65,18 @@ export function Breadcrumbs(props: { trail: { href?: string; label: string }[] }
 }
 
 export function ErrorPage(
-  props: { status: number; message: string; requestId?: string },
+  props: { status: number; message: string; requestId?: string; departments?: Department[] },
 ): VNode {
   const notFound = props.status === 404;
   return (
-    <Layout title={notFound ? "Not found" : "Something went wrong"}>
+    <Layout
+      title={notFound ? "Not found" : "Something went wrong"}
+      departments={props.departments}
+    >
       <section class="error-page">
         <p class="eyebrow">{notFound ? "404 · Not found" : `Error ${props.status}`}</p>
-        <h1>{notFound ? "We can't find that page" : "Something went wrong"}</h1>
-        <p>{props.message}</p>
+        <h1>{notFound ? props.message : "Something went wrong"}</h1>
+        {!notFound && <p>{props.message}</p>}
         {props.requestId && <p class="muted">Reference: {props.requestId}</p>}
         {notFound
           ? <p>It may have moved, or the link may be mistyped. Try a search, or:</p>

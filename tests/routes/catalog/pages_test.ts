@@ -325,7 +325,17 @@ Deno.test("[catalog pages] unknown pages and slugs give a friendly 404 page", as
       assert.match(response.html, /Not found/);
       assert.match(response.html, /Back to the shop/);
       assert.match(response.html, /class="skip-link"/);
+      assert.match(response.html, /<nav class="mega-menu"/, "the menu leads somewhere else");
     });
+  }
+});
+
+Deno.test("[catalog pages] the account forms show the same header menu", async () => {
+  for (const path of ["/account/login", "/account/register"]) {
+    const { status, html } = await page(path);
+    assert.equal(status, 200);
+    assert.match(html, /<nav class="mega-menu"/, path);
+    assert.match(html, /id="password-hint"/, "the password rules are shown up front");
   }
 });
 

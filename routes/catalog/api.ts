@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { getCategoryBySlug, listProducts, MAX_PAGE_SIZE } from "../../db/catalog.ts";
+import { getCategoryBySlug, listProducts } from "../../db/catalog.ts";
 import type { Database } from "../../db/client.ts";
 import type { EdgeCache } from "../../edge/cache/cache.ts";
 import { cachedResponder } from "../../edge/cache/http.ts";

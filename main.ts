@@ -30,8 +30,10 @@ import { adminProductsApi } from "./routes/admin/products.ts";
 import { authApi, jwksRoute } from "./routes/account/api.ts";
 import { ensureAdminUser } from "./routes/account/flows.ts";
 import { catalogApi } from "./routes/catalog/api.ts";
+import { productImages } from "./routes/catalog/images.ts";
+import { readDepartments } from "./routes/catalog/menu_data.ts";
 import { catalogPages } from "./routes/catalog/pages.tsx";
-import { handleError, handleNotFound, timeoutResponse } from "./routes/errors.ts";
+import { handleError, handleNotFound, timeoutResponse, wantsJson } from "./routes/errors.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 
@@ -81,18 +83,31 @@ export function createApp(services: AppServices): Hono {
   const compressText = compress();
   for (const path of [...PERSONAL_ROUTES, "/static/*", "/metrics"]) app.use(path, compressText);
 
+  // Built files carry a content hash in their names, so browsers may keep them for a year;
+  // their .br and .gz twins are served by Accept-Encoding.
+  app.use("/static/*", async (c, next) => {
+    await next();
+    if (!c.res.ok) return;
+    c.header(
+      "Cache-Control",
+      c.req.path.startsWith("/static/build/")
+        ? "public, max-age=31536000, immutable"
+        : "public, max-age=3600",
+    );
+  });
   app.use(
     "/static/*",
-    async (c, next) => {
-      await next();
-      if (c.res.ok) c.header("Cache-Control", "public, max-age=3600");
-    },
-    serveStatic({ root: STATIC_ROOT, rewriteRequestPath: (path) => path.replace(/^\/static/, "") }),
+    serveStatic({
+      root: STATIC_ROOT,
+      rewriteRequestPath: (path) => path.replace(/^\/static/, ""),
+      precompressed: true,
+    }),
   );
+  app.route("/", productImages());
   app.route("/", healthRoutes(services));
   app.route("/api/auth", authApi(services));
   app.route("/", jwksRoute(services));
-  app.route("/", accountPages(services));
+  app.route("/", accountPages({ ...services, departments: () => readDepartments(services) }));
   app.route("/", metricsRoutes(services));
   app.route(
     "/api/admin/products",
@@ -104,7 +119,13 @@ export function createApp(services: AppServices): Hono {
   app.route("/api", catalogApi(services));
   app.route("/", catalogPages(services));
 
-  app.notFound(handleNotFound);
+  // Not-found pages carry the category menu, so a dead link still leads somewhere.
+  app.notFound(async (c) =>
+    handleNotFound(
+      c,
+      wantsJson(c) ? undefined : await readDepartments(services).catch(() => undefined),
+    )
+  );
   app.onError((error, c) => handleError(error, c, logger));
   return app;
 }

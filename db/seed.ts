@@ -10,7 +10,9 @@ export const DEFAULT_SEED = 20261121;
 /** Fixed clock for seeded timestamps, so reruns match exactly. */
 const SEED_EPOCH_MS = Date.UTC(2026, 0, 1);
 const CURRENCY = "USD";
-const IMAGE_COUNT = 12;
+/** Generated product artwork (routes/catalog/images.ts draws it from the path). */
+const ARTWORK_PATH = "/img/v1";
+const VIEWS = ["front", "side", "detail", "in use", "close-up"];
 
 export interface SeedOptions {
   seed?: number;
@@ -180,7 +182,10 @@ export function generateCatalog(
   };
 
   let categoryId = 0;
-  for (const [department, names] of Object.entries(DEPARTMENTS)) {
+  const categoryCount = Object.values(DEPARTMENTS).flat().length;
+  for (const [index, [department, names]] of Object.entries(DEPARTMENTS).entries()) {
+    // Departments come after the categories, so category ids stay 1..categoryCount.
+    const departmentId = categoryCount + index + 1;
     for (const name of names) {
       categoryId++;
       catalog.categories.push({
@@ -188,16 +193,26 @@ export function generateCatalog(
         slug: slugify(`${department} ${name}`),
         name,
         description: `${name} from our ${department.toLowerCase()} range.`,
-        parentId: null,
+        parentId: departmentId,
         position: categoryId,
       });
     }
+  }
+  for (const [index, [department, names]] of Object.entries(DEPARTMENTS).entries()) {
+    catalog.categories.push({
+      id: categoryCount + index + 1,
+      slug: slugify(department),
+      name: department,
+      description: `${names.slice(0, -1).join(", ")} and ${names.at(-1)!.toLowerCase()}.`,
+      parentId: null,
+      position: categoryCount + index + 1,
+    });
   }
 
   let variantId = 0;
   let imageId = 0;
   for (let id = 1; id <= productCount; id++) {
-    const category = catalog.categories[(id - 1) % catalog.categories.length];
+    const category = catalog.categories[(id - 1) % categoryCount];
     const noun = PRODUCT_NOUNS[category.name] ?? category.name.replace(/s$/, "");
     const name = `${random.pick(ADJECTIVES)} ${random.pick(MATERIALS)} ${noun}`;
     const brand = random.pick(BRANDS);
@@ -227,15 +242,17 @@ export function generateCatalog(
       });
       catalog.inventory.push({ variantId, onHand, reserved: 0, updatedAt: createdAt });
     }
-    const imageCount = random.int(1, 3);
-    const firstImage = random.int(0, IMAGE_COUNT - 1);
+    const imageCount = random.int(3, 5);
+    // Was the placeholder image's number; still drawn so every later value stays the same.
+    random.int(0, 11);
+    const artwork = `${ARTWORK_PATH}/${slugify(noun)}/${id}`;
     for (let i = 0; i < imageCount; i++) {
       imageId++;
       catalog.images.push({
         id: imageId,
         productId: id,
-        url: `/static/img/product-${(firstImage + i) % IMAGE_COUNT}.svg`,
-        alt: `${name}, view ${i + 1}`,
+        url: `${artwork}-${i}.svg`,
+        alt: `${name}, ${VIEWS[i]} view`,
         position: i,
       });
     }
@@ -254,7 +271,7 @@ export function generateCatalog(
       isActive: random.next() > 0.02,
       isFeatured: random.next() < 0.01,
       popularity: random.int(0, 100_000),
-      imageUrl: `/static/img/product-${firstImage}.svg`,
+      imageUrl: `${artwork}-0.svg`,
       version: 1,
       createdAt,
       updatedAt: createdAt,

@@ -1,12 +1,20 @@
-// `deno task build`: bundles each island in islands/ into static/build/<Name>.js for the browser.
-// Each bundle hydrates the server-rendered markers that routes/island.tsx writes.
+// `deno task build`: the browser's static files, content-hashed and precompressed, into
+// static/build/:
+// - islands.<hash>.js: one bundle with every island (PascalCase files in islands/) that hydrates
+//   the markers routes/ui/island.tsx writes;
+// - app.<hash>.css: static/app.css;
+// - a .gz and a .br beside each, served by Accept-Encoding;
+// - manifest.json: logical name → hashed URL, read once by the server at start-up.
+import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const islandsDir = `${root}islands`;
 const outDir = `${root}static/build`;
 const entryDir = `${root}.tmp/island-entries`;
+const URL_PREFIX = "/static/build/";
 
+await Deno.remove(outDir, { recursive: true }).catch(() => {});
 await Deno.mkdir(outDir, { recursive: true });
 await Deno.mkdir(entryDir, { recursive: true });
 
@@ -18,40 +26,65 @@ for await (const entry of Deno.readDir(islandsDir)) {
 }
 islands.sort();
 
-for (const name of islands) {
-  const entry = `${entryDir}/${name}.tsx`;
+async function contentHash(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest.slice(0, 6), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** Writes `bytes` as `<name>.<hash>.<ext>` with its .gz and .br; returns the URL. */
+async function emit(name: string, ext: string, bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const file = `${name}.${await contentHash(bytes)}.${ext}`;
+  const gzip = gzipSync(bytes, { level: 9 });
+  const brotli = brotliCompressSync(bytes, {
+    params: {
+      [constants.BROTLI_PARAM_QUALITY]: 11,
+      [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+    },
+  });
+  await Deno.writeFile(`${outDir}/${file}`, bytes);
+  await Deno.writeFile(`${outDir}/${file}.gz`, gzip);
+  await Deno.writeFile(`${outDir}/${file}.br`, brotli);
+  const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+  console.log(
+    `built ${file} (${kib(bytes.length)}, gzip ${kib(gzip.length)}, brotli ${kib(brotli.length)})`,
+  );
+  return URL_PREFIX + file;
+}
+
+async function bundleIslands(): Promise<Uint8Array<ArrayBuffer>> {
+  const entry = `${entryDir}/islands.tsx`;
+  const imports = islands.map((name) => `import ${name} from "../../islands/${name}.tsx";`);
   await Deno.writeTextFile(
     entry,
     `import { h, hydrate } from "preact";
-import Island from "../../islands/${name}.tsx";
-for (const node of document.querySelectorAll<HTMLElement>('[data-island="${name}"]')) {
-  hydrate(h(Island, JSON.parse(node.dataset.props ?? "{}")), node);
+${imports.join("\n")}
+const islands = { ${islands.join(", ")} } as Record<string, (props: never) => unknown>;
+for (const node of document.querySelectorAll<HTMLElement>("[data-island]")) {
+  const island = islands[node.dataset.island ?? ""];
+  if (island) hydrate(h(island as never, JSON.parse(node.dataset.props ?? "{}")), node);
 }
 `,
   );
-  const started = performance.now();
+  const bundled = `${entryDir}/islands.js`;
   const result = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "bundle",
-      "--quiet",
-      "--platform",
-      "browser",
-      "--minify",
-      "-o",
-      `${outDir}/${name}.js`,
-      entry,
-    ],
+    args: ["bundle", "--quiet", "--platform", "browser", "--minify", "-o", bundled, entry],
     cwd: root,
   }).output();
   if (!result.success) {
     console.error(new TextDecoder().decode(result.stderr));
     Deno.exit(1);
   }
-  const size = (await Deno.stat(`${outDir}/${name}.js`)).size;
-  console.log(
-    `built ${name}.js (${(size / 1024).toFixed(1)} KiB) in ${
-      Math.round(performance.now() - started)
-    } ms`,
-  );
+  return await Deno.readFile(bundled);
 }
-if (islands.length === 0) console.log("no islands to build");
+
+const started = performance.now();
+const manifest: Record<string, string> = {
+  "islands.js": await emit("islands", "js", await bundleIslands()),
+  "app.css": await emit("app", "css", await Deno.readFile(`${root}static/app.css`)),
+};
+await Deno.writeTextFile(`${outDir}/manifest.json`, JSON.stringify(manifest, null, 2) + "\n");
+console.log(
+  `${islands.length} islands (${islands.join(", ")}) in ${
+    Math.round(performance.now() - started)
+  } ms`,
+);

@@ -8,6 +8,7 @@ import { HTTPException } from "hono/http-exception";
 import { requestIdOf, SECURITY_HEADERS } from "../edge/http/middleware.ts";
 import { type ErrorStatus, findAppError } from "../edge/platform/errors.ts";
 import { errorFields, type Logger } from "../edge/platform/log.ts";
+import type { Department } from "./ui/navigation.ts";
 import { ErrorPage } from "./ui/pages.tsx";
 import { renderHtml, renderPage } from "./ui/render.tsx";
 
@@ -111,14 +112,18 @@ export function timeoutResponse(request: Request): Response {
   });
 }
 
-/** Unknown routes: a JSON 404 for the API, a friendly page otherwise. */
-export function handleNotFound(c: Context): Response {
+/** Unknown routes: a JSON 404 for the API, a friendly page (with the menu, when given) otherwise. */
+export function handleNotFound(c: Context, departments?: Department[]): Response {
   if (wantsJson(c)) {
     return c.json({
       error: { code: "not_found", message: `No route for ${c.req.method} ${c.req.path}` },
     }, 404);
   }
-  return renderPage(c, ErrorPage({ status: 404, message: "We couldn't find that page." }), 404);
+  return renderPage(
+    c,
+    ErrorPage({ status: 404, message: "We couldn't find that page.", departments }),
+    404,
+  );
 }
 
 const CODES: Partial<Record<number, string>> = {

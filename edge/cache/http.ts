@@ -17,9 +17,11 @@ export type CachedResponder = (c: Context, spec: CachedSpec) => Promise<Response
 /**
  * Binds the responder to a cache once, at app start.
  *
- * Responses to requests carrying credentials (an Authorization header or any cookie) are marked
- * `private, no-store`: the body is the same anonymous rendering from the internal cache, but no
- * shared cache may store a response to a request that identified a user.
+ * Cached responses are the same anonymous rendering for everyone: the personal parts of a page
+ * (account name, cart count) are filled in by the browser from small readable cookies. So
+ * cookies do not change the answer, and a signed-in shopper's request is as shareable as any.
+ * Only a request with an Authorization header (an API client acting as a user) is answered
+ * `private, no-store`, so no shared cache keeps a response to a request that named a user.
  */
 export function cachedResponder(cache: EdgeCache): CachedResponder {
   const publicControl = new Map<CacheKind, string>();
@@ -54,7 +56,7 @@ export function cachedResponder(cache: EdgeCache): CachedResponder {
   return async (c, spec) => {
     const { entry, source } = await cache.get(spec);
     const request = c.req.raw.headers;
-    const personal = request.has("authorization") || request.has("cookie");
+    const personal = request.has("authorization");
     const representation = encodedBody(entry, acceptsGzip(request.get("accept-encoding")));
     if (ifNoneMatchMatches(request.get("if-none-match"), representation.etag)) {
       return build(spec.kind, entry, representation, { personal, source, notModified: true });

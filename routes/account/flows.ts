@@ -28,6 +28,7 @@ import {
   sha256Hex,
 } from "../../edge/auth/auth.ts";
 import type { Role } from "../../edge/auth/tokens.ts";
+import { ACCOUNT_NAME_COOKIE } from "../../islands/cookies.ts";
 
 export interface AuthDeps {
   auth: Auth;
@@ -121,6 +122,7 @@ export async function logIn(
     expiresAt: Date.now() + auth.refreshTtlSeconds * 1000,
   });
   setRefreshCookie(c, refresh.token, auth.refreshTtlSeconds);
+  setAccountNameCookie(c, user.name || user.email.split("@")[0], auth.refreshTtlSeconds);
   return await session(auth, user);
 }
 
@@ -161,6 +163,7 @@ export async function logOut(deps: AuthDeps, c: Context): Promise<void> {
     if (claims) await auth.denylist.add(claims.jti, claims.exp);
   }
   clearRefreshCookie(c);
+  deleteCookie(c, ACCOUNT_NAME_COOKIE, { path: "/" });
 }
 
 async function session(
@@ -179,6 +182,19 @@ function setRefreshCookie(c: Context, token: string, maxAge: number) {
   setCookie(c, REFRESH_COOKIE, token, {
     path: REFRESH_COOKIE_PATH,
     httpOnly: true,
+    secure: true,
+    sameSite: "Lax",
+    maxAge,
+  });
+}
+
+/**
+ * The header's "signed in as" state on cached pages, which are the same for every shopper: a
+ * readable display name the browser shows, never trusted by the server (it proves nothing).
+ */
+function setAccountNameCookie(c: Context, name: string, maxAge: number) {
+  setCookie(c, ACCOUNT_NAME_COOKIE, name.slice(0, 60), {
+    path: "/",
     secure: true,
     sameSite: "Lax",
     maxAge,

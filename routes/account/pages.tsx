@@ -7,6 +7,7 @@ import {
   logIn,
   registerAccount,
 } from "./flows.ts";
+import type { Department } from "../ui/navigation.ts";
 import { Layout } from "../ui/pages.tsx";
 import { renderPage } from "../ui/render.tsx";
 import { describeClientError } from "../errors.ts";
@@ -34,33 +35,74 @@ const COPY: Record<Mode, { title: string; button: string; other: VNode }> = {
   },
 };
 
+/** Which field an inline error belongs to; others show above the form. */
+type Field = "email" | "password";
+
 export function AccountFormPage(
-  props: { mode: Mode; email?: string; message?: string; notice?: string },
+  props: {
+    mode: Mode;
+    email?: string;
+    message?: string;
+    field?: Field;
+    notice?: string;
+    departments?: Department[];
+  },
 ): VNode {
   const copy = COPY[props.mode];
+  const fieldError = (field: Field) =>
+    props.message && props.field === field
+      ? <p class="field-error" id={`${field}-error`}>{props.message}</p>
+      : null;
+  const invalid = (field: Field) =>
+    props.message && props.field === field
+      ? { "aria-invalid": "true" as const, "aria-describedby": `${field}-error ${field}-hint` }
+      : { "aria-describedby": `${field}-hint` };
   return (
-    <Layout title={copy.title}>
+    <Layout title={copy.title} departments={props.departments}>
       <section class="account">
         <h1>{copy.title}</h1>
         {props.notice && <p class="notice" role="status">{props.notice}</p>}
-        {props.message && <p class="error" role="alert">{props.message}</p>}
+        {props.message && !props.field && <p class="alert" role="alert">{props.message}</p>}
+        {props.message && props.field && <p class="visually-hidden" role="alert">{props.message}
+        </p>}
         <form method="post" action={`/account/${props.mode}`}>
-          <label>
-            Email{" "}
-            <input type="email" name="email" required autocomplete="email" value={props.email} />
-          </label>
-          <label>
-            Password{" "}
+          <div class="field">
+            <label for="email">Email</label>
+            <p class="hint" id="email-hint">
+              The address you {props.mode === "login" ? "registered with" : "will sign in with"}.
+            </p>
             <input
+              id="email"
+              type="email"
+              name="email"
+              required
+              autocomplete="email"
+              maxLength={254}
+              value={props.email}
+              {...invalid("email")}
+            />
+            {fieldError("email")}
+          </div>
+          <div class="field">
+            <label for="password">Password</label>
+            <p class="hint" id="password-hint">
+              {props.mode === "register"
+                ? "At least 8 characters (up to 128). A few words make a strong one."
+                : "At least 8 characters."}
+            </p>
+            <input
+              id="password"
               type="password"
               name="password"
               required
               minLength={8}
               maxLength={128}
               autocomplete={props.mode === "login" ? "current-password" : "new-password"}
+              {...invalid("password")}
             />
-          </label>
-          <button type="submit">{copy.button}</button>
+            {fieldError("password")}
+          </div>
+          <button type="submit" class="button button-primary">{copy.button}</button>
         </form>
         {copy.other}
       </section>
@@ -69,15 +111,22 @@ export function AccountFormPage(
 }
 
 /** `/account/login` and `/account/register`: server-rendered forms that post to themselves. */
-export function accountPages(deps: AuthDeps): Hono {
+export function accountPages(
+  deps: AuthDeps & { departments?: () => Promise<Department[]> },
+): Hono {
   const app = new Hono();
   app.use("/account/*", csrfProtection(deps.auth));
+  // The header's category menu; the forms still work when the catalog cannot be read.
+  const menu = () => deps.departments?.().catch(() => undefined);
 
-  app.get("/account/login", (c) => {
+  app.get("/account/login", async (c) => {
     const notice = c.req.query("registered") ? "Thanks! You can sign in now." : undefined;
-    return renderPage(c, AccountFormPage({ mode: "login", notice }));
+    return renderPage(c, AccountFormPage({ mode: "login", notice, departments: await menu() }));
   });
-  app.get("/account/register", (c) => renderPage(c, AccountFormPage({ mode: "register" })));
+  app.get(
+    "/account/register",
+    async (c) => renderPage(c, AccountFormPage({ mode: "register", departments: await menu() })),
+  );
 
   for (const mode of ["login", "register"] as const) {
     app.post(`/account/${mode}`, async (c) => {
@@ -86,8 +135,13 @@ export function accountPages(deps: AuthDeps): Hono {
       const parsed = credentialsSchema.safeParse({ email, password: form.password });
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
-        const message = `${issue.path[0] === "email" ? "Email" : "Password"} ${issue.message}.`;
-        return renderPage(c, AccountFormPage({ mode, email, message }), 400);
+        const field = issue.path[0] === "email" ? "email" : "password";
+        const message = `${field === "email" ? "Email" : "Password"} ${issue.message}.`;
+        return renderPage(
+          c,
+          AccountFormPage({ mode, email, message, field, departments: await menu() }),
+          400,
+        );
       }
       try {
         if (mode === "login") {
@@ -104,7 +158,7 @@ export function accountPages(deps: AuthDeps): Hono {
         for (const [name, value] of Object.entries(failure.headers)) c.header(name, value);
         return renderPage(
           c,
-          AccountFormPage({ mode, email, message: failure.message }),
+          AccountFormPage({ mode, email, message: failure.message, departments: await menu() }),
           failure.status,
         );
       }

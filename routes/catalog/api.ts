@@ -1,16 +1,11 @@
 import { Hono } from "hono";
-import { HTTPException } from "hono/http-exception";
-import {
-  getCategoryBySlug,
-  getProductBySlug,
-  listCategories,
-  listProducts,
-  MAX_PAGE_SIZE,
-} from "../../db/catalog.ts";
+import { getCategoryBySlug, listProducts } from "../../db/catalog.ts";
 import type { Database } from "../../db/client.ts";
 import type { EdgeCache } from "../../edge/cache/cache.ts";
 import { cachedResponder } from "../../edge/cache/http.ts";
 import { cacheKeys, cacheTags } from "./cache_keys.ts";
+import { categoriesLookup } from "./menu_data.ts";
+import { productLookup } from "./product_data.ts";
 import { parseListingQuery, toProductFilters } from "./query.ts";
 
 /** The catalog JSON API: `/api/categories`, `/api/products`, `/api/products/:slug`. */
@@ -23,16 +18,7 @@ export function catalogApi(deps: { database: Database; cache: EdgeCache }): Hono
     tags,
   });
 
-  app.get("/categories", (c) =>
-    cached(c, {
-      kind: "listing",
-      key: cacheKeys.categoriesJson(),
-      load: async ({ afterWrite }) => {
-        const reader = deps.database.readerFor({ recentWrite: afterWrite });
-        const items = await listCategories(reader, { limit: MAX_PAGE_SIZE });
-        return json({ items }, [cacheTags.categories]);
-      },
-    }));
+  app.get("/categories", (c) => cached(c, categoriesLookup(deps.database)));
 
   app.get("/products", (c) => {
     const query = parseListingQuery(c);
@@ -41,33 +27,24 @@ export function catalogApi(deps: { database: Database; cache: EdgeCache }): Hono
       key: cacheKeys.productsJson(query),
       load: async ({ afterWrite }) => {
         const reader = deps.database.readerFor({ recentWrite: afterWrite });
-        let categoryId: number | undefined;
+        let categoryIds: number[] | undefined;
         if (query.category) {
           const category = await getCategoryBySlug(reader, query.category);
-          if (!category) return json({ items: [], nextCursor: null }, [cacheTags.categories]);
-          categoryId = category.id;
+          if (!category) {
+            return json({ items: [], nextCursor: null, prevCursor: null }, [cacheTags.categories]);
+          }
+          // A department lists the products of its categories.
+          categoryIds = category.childIds.length > 0 ? category.childIds : [category.id];
         }
-        const page = await listProducts(reader, toProductFilters(query, categoryId));
+        const page = await listProducts(reader, toProductFilters(query, categoryIds));
         const tags = page.items.map((product) => cacheTags.product(product.id));
-        if (categoryId !== undefined) tags.push(cacheTags.category(categoryId));
+        for (const id of categoryIds ?? []) tags.push(cacheTags.category(id));
         return json(page, tags);
       },
     });
   });
 
-  app.get("/products/:slug", (c) => {
-    const slug = c.req.param("slug");
-    return cached(c, {
-      kind: "product",
-      key: cacheKeys.productJson(slug),
-      load: async ({ afterWrite }) => {
-        const reader = deps.database.readerFor({ recentWrite: afterWrite });
-        const product = await getProductBySlug(reader, slug);
-        if (!product) throw new HTTPException(404, { message: "Product not found" });
-        return json(product, [cacheTags.product(product.id), cacheTags.slug(product.slug)]);
-      },
-    });
-  });
+  app.get("/products/:slug", (c) => cached(c, productLookup(deps.database, c.req.param("slug"))));
 
   return app;
 }

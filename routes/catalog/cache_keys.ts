@@ -13,7 +13,9 @@ function canonicalQuery(query: Record<string, unknown>): string {
 /** Logical cache keys for every cached catalog response. */
 export const cacheKeys = {
   homePage: (): string => "page:home",
-  productPage: (slug: string): string => `page:p:${slug}`,
+  /** A product page; `variantId` when the URL chose a variant other than the default one. */
+  productPage: (slug: string, variantId?: number): string =>
+    variantId === undefined ? `page:p:${slug}` : `page:p:${slug}?v=${variantId}`,
   categoryPage: (slug: string, query: Record<string, unknown>): string =>
     `page:c:${slug}?${canonicalQuery(query)}`,
   searchPage: (query: Record<string, unknown>): string => `page:search?${canonicalQuery(query)}`,

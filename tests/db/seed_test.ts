@@ -37,13 +37,30 @@ Deno.test("[seed] the default catalog is realistic in size and shape", () => {
   for (const product of catalog.products.slice(0, 500)) {
     const own = catalog.variants.filter((v) => v.productId === product.id);
     assert.equal(product.priceMinor, Math.min(...own.map((v) => v.priceMinor)));
-    assert.ok(product.imageUrl.startsWith("/static/img/"));
+    assert.match(product.imageUrl, /^\/img\/v1\/[a-z-]+\/\d+-0\.svg$/);
   }
   const stock = new Map(catalog.inventory.map((i) => [i.variantId, i.onHand]));
   for (const product of catalog.products.slice(0, 500)) {
     const own = catalog.variants.filter((v) => v.productId === product.id);
     assert.equal(product.inStock, own.some((v) => (stock.get(v.id!) ?? 0) > 0));
   }
+});
+
+Deno.test("[seed] every product has several generated images and every category a department", () => {
+  const catalog = generateCatalog({ productCount: 300 });
+  const departments = catalog.categories.filter((category) => category.parentId === null);
+  const leaves = catalog.categories.filter((category) => category.parentId !== null);
+  assert.equal(departments.length, 10);
+  assert.ok(leaves.every((leaf) => departments.some((d) => d.id === leaf.parentId)));
+  assert.ok(catalog.products.every((p) => leaves.some((leaf) => leaf.id === p.categoryId)));
+  for (const product of catalog.products) {
+    const images = catalog.images.filter((image) => image.productId === product.id);
+    assert.ok(images.length >= 3 && images.length <= 5, `${images.length} images`);
+    assert.equal(images[0].url, product.imageUrl);
+    assert.equal(new Set(images.map((image) => image.url)).size, images.length);
+  }
+  const firstImages = new Set(catalog.products.map((product) => product.imageUrl));
+  assert.equal(firstImages.size, catalog.products.length, "no two products share a picture");
 });
 
 Deno.test("[seed] seeding two empty databases with one seed yields identical rows", async () => {

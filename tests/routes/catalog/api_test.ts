@@ -90,7 +90,7 @@ Deno.test("[catalog api] filters by category, price range, stock and search", as
   await t.step("unknown category gives an empty list", async () => {
     const { status, body } = await getJson<Listing>(shop, "/api/products?category=no-such-thing");
     assert.equal(status, 200);
-    assert.deepEqual(body, { items: [], nextCursor: null });
+    assert.deepEqual(body, { items: [], nextCursor: null, prevCursor: null });
   });
 });
 

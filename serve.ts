@@ -12,6 +12,10 @@
  * (cache invalidation, denylist, rate limits) and KV. Without Redis, cache invalidations stay
  * inside the worker that made them, so run `--parallel` with UPSTASH_* set.
  *
+ * Every response names the worker that made it in `X-Served-By` (its instance id, as /healthz
+ * does): connections are spread over workers by the kernel, so this is how a client, a load
+ * balancer's log or a test tells them apart.
+ *
  * The listener is deno serve's: `--port`/`--host` (default 0.0.0.0:8000); PORT and HOSTNAME
  * are not used. On SIGTERM/SIGINT deno serve stops accepting and drains; this module closes the
  * services once the requests in flight have finished (or SHUTDOWN_DEADLINE_MS passed).
@@ -31,7 +35,13 @@ async function fetch(request: Request, info: Deno.ServeHandlerInfo): Promise<Res
   inFlight++;
   try {
     // deno serve listens on TCP here (a unix socket address has no remote IP to rate-limit).
-    return await handler(request, info as Deno.ServeHandlerInfo<Deno.NetAddr>);
+    const response = await handler(request, info as Deno.ServeHandlerInfo<Deno.NetAddr>);
+    try {
+      response.headers.set("x-served-by", services.instance);
+    } catch {
+      // Response.redirect() and Response.error() have immutable headers; they go out unnamed.
+    }
+    return response;
   } finally {
     if (--inFlight === 0) drained?.();
   }

@@ -64,6 +64,10 @@ export async function startEdgeStack(options: { productCount?: number } = {}): P
       UPSTASH_REDIS_REST_TOKEN: token,
       AUTH_SIGNING_KEYS: JSON.stringify([await generateSigningKey()]),
       REGION: "edge-test",
+      // The 50 ms default budget is for a nearby Upstash; on a machine shared with other test
+      // runs a gateway call can take longer, and a skipped Redis call would make a limit or a
+      // lease local to one worker, which is not what these tests are about.
+      REDIS_TIMEOUT_MS: "2000",
     };
     return { env, primaryUrl, replicaUrl, stop };
   } catch (error) {

@@ -52,7 +52,6 @@ async function send(shop: ShopProcess, path: string, init: RequestInit = {}): Pr
  * (an answer that fails `accept` resets that worker); resolves with the milliseconds it took.
  */
 async function untilEveryWorker(
-  shop: ShopProcess,
   request: () => Promise<Answer>,
   accept: (answer: Answer) => boolean,
   options: { workers: number; timeoutMs: number },
@@ -128,12 +127,7 @@ Deno.test("[serve] two deno serve --parallel workers agree on logouts, prices an
       await served.waitForLog((entry) => entry.msg === "serving");
       const instances = () =>
         new Set(served.logs.filter((entry) => entry.msg === "serving").map((e) => e.instance));
-      await untilEveryWorker(
-        served,
-        () => send(served, "/healthz"),
-        (a) => a.status === 200,
-        workers,
-      );
+      await untilEveryWorker(() => send(served, "/healthz"), (a) => a.status === 200, workers);
       assert.equal(instances().size, 2);
     });
 
@@ -145,13 +139,13 @@ Deno.test("[serve] two deno serve --parallel workers agree on logouts, prices an
         const { token, cookie } = await login(served, shopper);
         const me = () =>
           send(served, "/api/auth/me", { headers: { authorization: `Bearer ${token}` } });
-        await untilEveryWorker(served, me, (a) => a.status === 200, workers);
+        await untilEveryWorker(me, (a) => a.status === 200, workers);
         const logout = await send(served, "/api/auth/logout", {
           method: "POST",
           headers: { authorization: `Bearer ${token}`, cookie },
         });
         assert.equal(logout.status, 204);
-        const ms = await untilEveryWorker(served, me, (a) => a.status === 401, {
+        const ms = await untilEveryWorker(me, (a) => a.status === 401, {
           ...workers,
           timeoutMs: DENYLIST_POLL_MS + 30_000,
         });
@@ -168,7 +162,7 @@ Deno.test("[serve] two deno serve --parallel workers agree on logouts, prices an
       const path = `/api/products/${listing.items[0].slug}`;
       const product = () => send(served, path);
       // Both workers hold the product in their own in-process cache before the change.
-      await untilEveryWorker(served, product, (a) => a.headers.get("x-cache") === "L0", workers);
+      await untilEveryWorker(product, (a) => a.headers.get("x-cache") === "L0", workers);
       const before = JSON.parse((await product()).body);
       const variant = before.variants[0];
       const newPrice = variant.priceMinor + 1234;
@@ -180,7 +174,6 @@ Deno.test("[serve] two deno serve --parallel workers agree on logouts, prices an
       });
       assert.equal(change.status, 200, change.body);
       const ms = await untilEveryWorker(
-        served,
         product,
         (a) => JSON.parse(a.body).variants[0].priceMinor === newPrice,
         { ...workers, timeoutMs: INVALIDATION_POLL_MS + 30_000 },

@@ -116,7 +116,7 @@ export function createArgon2idWasmAlgorithm(options: Argon2WasmOptions): Argon2W
       close: () => Promise.resolve(),
     };
   }
-  const pool = startPool(Math.max(1, options.workers), {
+  const pool = new Argon2WorkerPool(Math.max(1, options.workers), {
     jobTimeoutMs: options.jobTimeoutMs ?? 30_000,
     maxPending: options.maxPending ?? 1024,
   });
@@ -127,98 +127,102 @@ export function createArgon2idWasmAlgorithm(options: Argon2WasmOptions): Argon2W
     hash: async (password) => await pool.run({ id: 0, op: "hash", password, params }) as string,
     verify: async (encoded, password) =>
       await pool.run({ id: 0, op: "verify", encoded, password }) as boolean,
-    close: pool.close,
+    close: () => pool.close(),
   };
 }
 
 /** A fixed set of workers, each running one job at a time; jobs wait in FIFO order. */
-function startPool(size: number, limits: { jobTimeoutMs: number; maxPending: number }) {
-  const slots: Slot[] = [];
-  const idle: Slot[] = [];
-  const pending: Job[] = [];
-  let nextId = 1;
-  let closed = false;
+class Argon2WorkerPool {
+  readonly size: number;
+  #slots: Slot[] = [];
+  #idle: Slot[] = [];
+  #pending: Job[] = [];
+  #nextId = 1;
+  #closed = false;
+  #limits: { jobTimeoutMs: number; maxPending: number };
 
-  function spawn(): Slot {
+  constructor(size: number, limits: { jobTimeoutMs: number; maxPending: number }) {
+    this.size = size;
+    this.#limits = limits;
+    for (let i = 0; i < size; i++) this.#spawn();
+  }
+
+  /** Queues `request` for the next free worker; its id is assigned here. */
+  run(request: Argon2Request): Promise<string | boolean> {
+    if (this.#closed) return Promise.reject(new Error("The argon2 worker pool is closed"));
+    if (this.#pending.length >= this.#limits.maxPending) {
+      return Promise.reject(new PasswordHasherBusyError(1));
+    }
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ request: { ...request, id: this.#nextId++ }, resolve, reject });
+      this.#dispatch();
+    });
+  }
+
+  /** Terminates every worker and fails the jobs still running or waiting. */
+  close(): Promise<void> {
+    this.#closed = true;
+    const closed = new Error("The argon2 worker pool is closed");
+    for (const slot of this.#slots.splice(0)) {
+      clearTimeout(slot.timer);
+      slot.worker.terminate();
+      slot.job?.reject(closed);
+    }
+    for (const job of this.#pending.splice(0)) job.reject(closed);
+    this.#idle = [];
+    return Promise.resolve();
+  }
+
+  #spawn(): void {
     const slot: Slot = { worker: new Worker(WORKER_URL, { type: "module" }) };
-    slot.worker.onmessage = (event: MessageEvent<Argon2Reply>) => {
-      const job = slot.job;
-      if (!job || job.request.id !== event.data.id) return; // not the job this worker runs
-      finish(slot);
-      if (event.data.ok) job.resolve(event.data.value);
-      else job.reject(new Error(`argon2 worker failed: ${event.data.error}`));
-    };
+    slot.worker.onmessage = (event: MessageEvent<Argon2Reply>) => this.#answer(slot, event.data);
     // An uncaught error (the module failed to load, the instance ran out of memory) ends the
     // worker's usefulness: fail its job and put a fresh worker in its place.
     slot.worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
-      replace(slot, new Error(`argon2 worker crashed: ${event.message}`));
+      this.#replace(slot, new Error(`argon2 worker crashed: ${event.message}`));
     };
-    slots.push(slot);
-    idle.push(slot);
-    return slot;
+    this.#slots.push(slot);
+    this.#idle.push(slot);
   }
 
-  /** Detaches the finished job from `slot`, returns the slot to the idle set, starts the next. */
-  function finish(slot: Slot): void {
+  #answer(slot: Slot, reply: Argon2Reply): void {
+    const job = slot.job;
+    if (!job || job.request.id !== reply.id) return; // not the job this worker runs
     clearTimeout(slot.timer);
     slot.job = undefined;
     slot.timer = undefined;
-    if (!closed) idle.push(slot);
-    dispatch();
+    if (!this.#closed) this.#idle.push(slot);
+    this.#dispatch();
+    if (reply.ok) job.resolve(reply.value);
+    else job.reject(new Error(`argon2 worker failed: ${reply.error}`));
   }
 
-  function replace(slot: Slot, reason: Error): void {
-    const job = slot.job;
+  #replace(slot: Slot, reason: Error): void {
+    if (!this.#slots.includes(slot)) return; // already replaced, or the pool closed
     clearTimeout(slot.timer);
     slot.worker.terminate();
-    slots.splice(slots.indexOf(slot), 1);
-    const at = idle.indexOf(slot);
-    if (at >= 0) idle.splice(at, 1);
-    job?.reject(reason);
-    if (!closed) spawn();
-    dispatch();
+    this.#slots = this.#slots.filter((other) => other !== slot);
+    this.#idle = this.#idle.filter((other) => other !== slot);
+    slot.job?.reject(reason);
+    if (!this.#closed) this.#spawn();
+    this.#dispatch();
   }
 
-  function dispatch(): void {
-    while (!closed && idle.length > 0 && pending.length > 0) {
-      const slot = idle.pop()!;
-      const job = pending.shift()!;
+  #dispatch(): void {
+    while (!this.#closed && this.#idle.length > 0 && this.#pending.length > 0) {
+      const slot = this.#idle.pop()!;
+      const job = this.#pending.shift()!;
       slot.job = job;
       slot.timer = setTimeout(
-        () => replace(slot, new Error(`argon2 worker gave no answer in ${limits.jobTimeoutMs} ms`)),
-        limits.jobTimeoutMs,
+        () =>
+          this.#replace(
+            slot,
+            new Error(`argon2 worker gave no answer in ${this.#limits.jobTimeoutMs} ms`),
+          ),
+        this.#limits.jobTimeoutMs,
       );
       slot.worker.postMessage(job.request);
     }
   }
-
-  for (let i = 0; i < size; i++) spawn();
-
-  return {
-    size,
-    run(request: Argon2Request): Promise<string | boolean> {
-      if (closed) return Promise.reject(new Error("The argon2 worker pool is closed"));
-      if (pending.length >= limits.maxPending) {
-        return Promise.reject(new PasswordHasherBusyError(1));
-      }
-      return new Promise((resolve, reject) => {
-        pending.push({ request: { ...request, id: nextId++ }, resolve, reject });
-        dispatch();
-      });
-    },
-    close(): Promise<void> {
-      closed = true;
-      for (const slot of slots.splice(0)) {
-        clearTimeout(slot.timer);
-        slot.worker.terminate();
-        slot.job?.reject(new Error("The argon2 worker pool is closed"));
-      }
-      for (const job of pending.splice(0)) {
-        job.reject(new Error("The argon2 worker pool is closed"));
-      }
-      idle.length = 0;
-      return Promise.resolve();
-    },
-  };
 }

@@ -4,6 +4,9 @@
  * its settings, against a real sqld primary and replica and Redis behind the Upstash gateway.
  */
 import assert from "node:assert/strict";
+import { sql } from "drizzle-orm";
+import { openDatabase } from "../db/client.ts";
+import { isCatalogEmpty } from "../db/seed.ts";
 import {
   EDGE_FLAGS,
   freePort,
@@ -217,4 +220,54 @@ Deno.test("[edge entry] a missing setting stops it at start-up with one clear li
     stderr,
     'config error: RUNTIME_MODE=edge needs UPSTASH_REDIS_REST_TOKEN, AUTH_SIGNING_KEYS (README: "Deploying to Deno Deploy")',
   );
+});
+
+Deno.test("[edge entry] migrates and seeds the database only when told", async (t) => {
+  const stack = await startEdgeStack({ empty: true });
+  const primary = openDatabase({
+    url: stack.primaryUrl,
+    syncIntervalSeconds: 1,
+    timeoutMs: 10_000,
+  });
+  const start = async (env: Record<string, string>) => {
+    const port = freePort();
+    const { DATABASE_READ_URL: _replica, ...edgeEnv } = stack.env; // the primary alone: no lag
+    return await startShopProcess({
+      args: ["run", ...EDGE_FLAGS, MAIN],
+      env: { ...edgeEnv, PORT: String(port), HOSTNAME: "127.0.0.1", ...env },
+      port,
+      readyTimeoutMs: 120_000,
+    });
+  };
+  const hasProductsTable = async () =>
+    (await primary.writer.all(
+      sql`SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'products'`,
+    )).length === 1;
+  try {
+    await t.step("by default it starts on the database as it finds it", async () => {
+      const shop = await start({});
+      try {
+        assert.equal(await hasProductsTable(), false, "no migration ran");
+      } finally {
+        assert.equal((await shop.stop(10_000)).code, 0);
+      }
+    });
+    await t.step(
+      "DATABASE_MIGRATE_ON_START and SEED_IF_EMPTY migrate and seed the primary",
+      async () => {
+        const shop = await start({ DATABASE_MIGRATE_ON_START: "true", SEED_IF_EMPTY: "true" });
+        try {
+          assert.equal(await hasProductsTable(), true);
+          assert.equal(await isCatalogEmpty(primary.writer), false);
+          const listing = await (await fetch(`${shop.url}/api/products?limit=2`)).json();
+          assert.equal(listing.items.length, 2);
+        } finally {
+          assert.equal((await shop.stop(10_000)).code, 0);
+        }
+      },
+    );
+  } finally {
+    primary.close();
+    await stack.stop();
+  }
 });

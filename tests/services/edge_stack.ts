@@ -39,8 +39,15 @@ export interface EdgeStack {
   stop(): Promise<void>;
 }
 
+export interface EdgeStackOptions {
+  /** Products seeded into the primary; 200 by default. */
+  productCount?: number;
+  /** Leave the database empty: no migration, no seed (for tests of what the shop does itself). */
+  empty?: boolean;
+}
+
 /** Starts sqld (primary + one replica), Redis and the gateway; migrates and seeds the primary. */
-export async function startEdgeStack(options: { productCount?: number } = {}): Promise<EdgeStack> {
+export async function startEdgeStack(options: EdgeStackOptions = {}): Promise<EdgeStack> {
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const step of stops.splice(0).reverse()) await step().catch(() => {});
@@ -55,7 +62,7 @@ export async function startEdgeStack(options: { productCount?: number } = {}): P
     stops.push(() => gateway.stop());
     const primaryUrl = cluster.primary.httpUrl;
     const replicaUrl = cluster.replicas[0].httpUrl;
-    await prepareDatabase(primaryUrl, replicaUrl, options.productCount ?? 200);
+    if (!options.empty) await prepareDatabase(primaryUrl, replicaUrl, options.productCount ?? 200);
     const env = {
       RUNTIME_MODE: "edge",
       DATABASE_URL: primaryUrl,

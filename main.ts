@@ -43,7 +43,6 @@ import { catalogApi } from "./routes/catalog/api.ts";
 import { catalogPages } from "./routes/catalog/pages.tsx";
 import { handleError, handleNotFound, timeoutResponse } from "./routes/errors.ts";
 import { healthRoutes } from "./routes/health.ts";
-import { missingIslandBundles } from "./routes/ui/island.tsx";
 import { beyondEdge, describePermissions } from "./edge/platform/permissions.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 
@@ -209,7 +208,7 @@ export interface OpenShop {
 
 /**
  * Reads the environment and opens everything before the first request: a missing or bad
- * setting, an unreachable database or missing island bundles end the process with one line.
+ * setting or an unreachable database ends the process with one line.
  */
 export async function openShop(): Promise<OpenShop> {
   let config: Config;
@@ -224,7 +223,6 @@ export async function openShop(): Promise<OpenShop> {
   logStartupPermissions(config, logger);
   let services: AppServices;
   try {
-    if (config.mode === "edge") await requireIslandBundles();
     services = await openServices(config, logger);
   } catch (error) {
     logger.error("start-up failed", errorFields(error));
@@ -250,18 +248,6 @@ function logStartupPermissions(config: Config, logger: Logger): void {
   const extra = beyondEdge(permissions);
   if (config.mode === "edge" && extra.length > 0) {
     logger.warn("edge mode with permissions the edge does not give", { extra });
-  }
-}
-
-/** The edge serves island bundles built before the deploy; it cannot build them itself. */
-async function requireIslandBundles(): Promise<void> {
-  const missing = await missingIslandBundles();
-  if (missing.length > 0) {
-    throw new Error(
-      `Island bundles missing from static/build: ${
-        missing.join(", ")
-      }; run "deno task build" before deploying`,
-    );
   }
 }
 

@@ -1,7 +1,17 @@
 /**
  * Composes the storefront: global middleware, error mapping, route groups.
  *
- * `createApp` is what tests import; `startShop` opens the real services and serves.
+ * `createApp` is what tests import; `openShop` reads the environment and opens the real
+ * services; run as the main module (`deno run main.ts`), it serves them.
+ *
+ * One entry for every place the shop runs; only the opened clients differ (RUNTIME_MODE):
+ * - local: libSQL files through the native driver, a KV file, generated keys, native argon2;
+ * - edge (Deno Deploy, or `deno task start:edge` with only --allow-net --allow-env
+ *   --allow-read): remote libSQL over HTTP, Upstash, keys from AUTH_SIGNING_KEYS, the platform
+ *   KV, argon2id in WebAssembly workers. Native modules are imported only when a local client
+ *   asks for them, so the edge never loads one.
+ *
+ * `deno serve --parallel` (one worker per core) uses serve.ts, which opens the same shop.
  */
 import { dirname } from "node:path";
 import { Hono } from "hono";
@@ -35,6 +45,7 @@ import { readDepartments } from "./routes/catalog/menu_data.ts";
 import { catalogPages } from "./routes/catalog/pages.tsx";
 import { handleError, handleNotFound, timeoutResponse, wantsJson } from "./routes/errors.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { beyondEdge, describePermissions } from "./edge/platform/permissions.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 
 /** Everything the routes need, opened once at start-up. */
@@ -50,6 +61,8 @@ export interface AppServices {
   /** Edge cache tiers (L0 → KV → Redis) for catalog responses, with tag invalidation. */
   cache: EdgeCache;
   readiness: () => Promise<ReadinessReport>;
+  /** Random id of this process (or `deno serve` worker): /healthz names it, the cache uses it. */
+  instance: string;
 }
 
 /** Route groups that serve a shopper's own data (never cached, read-your-writes applies). */
@@ -145,6 +158,7 @@ export async function openServices(
   logger: Logger,
   options: OpenServicesOptions = {},
 ): Promise<AppServices> {
+  const instance = crypto.randomUUID();
   const database = openDatabase(config.database, {
     onQuery: options.onQuery,
     onHealthChange: ({ target, healthy, error }) =>
@@ -152,8 +166,11 @@ export async function openServices(
         ? logger.info("database reachable again", { target })
         : logger.warn("database unreachable", { target, ...errorFields(error) }),
   });
-  // Migrations and the seed go to the primary only; replicas receive them by replication.
-  await migrateDatabase(database.writer);
+  // Migrations and the seed go to the primary only; replicas receive them by replication. The
+  // edge is migrated before a deploy (`deno task db:migrate`), not by every isolate that starts.
+  if (config.database.migrateOnStart) await migrateDatabase(database.writer);
+  // Otherwise a first statement now, so a wrong URL or token fails start-up, not a request.
+  else await database.ping();
   if (config.seedIfEmpty && await isCatalogEmpty(database.writer)) {
     const started = performance.now();
     const catalog = await seedCatalog(database.writer, {
@@ -187,9 +204,10 @@ export async function openServices(
     logger,
     kv,
     redis,
+    nodeId: instance,
     primaryReadsAfterWriteMs: config.database.readYourWritesWindowMs,
   });
-  return { config, logger, database, kv, redis, auth, cache, readiness };
+  return { config, logger, database, kv, redis, auth, cache, readiness, instance };
 }
 
 /** Closes every client held by `services`. */
@@ -200,8 +218,20 @@ export async function closeServices(services: AppServices): Promise<void> {
   services.kv.close();
 }
 
-async function startShop(): Promise<void> {
-  const started = performance.now();
+/** A shop opened from the environment: its services and the request handler over them. */
+export interface OpenShop {
+  config: Config;
+  logger: Logger;
+  services: AppServices;
+  /** `app.fetch` inside the request deadline. */
+  handler: (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => Promise<Response>;
+}
+
+/**
+ * Reads the environment and opens everything before the first request: a missing or bad
+ * setting or an unreachable database ends the process with one line.
+ */
+export async function openShop(): Promise<OpenShop> {
   let config: Config;
   try {
     config = readConfigFromEnv();
@@ -211,6 +241,7 @@ async function startShop(): Promise<void> {
     Deno.exit(1);
   }
   const logger = createLogger(config.logLevel, { base: { region: config.region } });
+  logStartupPermissions(config, logger);
   let services: AppServices;
   try {
     services = await openServices(config, logger);
@@ -219,13 +250,33 @@ async function startShop(): Promise<void> {
     Deno.exit(1);
   }
   const app = createApp(services);
+  const handler = withDeadline(app.fetch, {
+    timeoutMs: config.http.requestTimeoutMs,
+    logger,
+    onTimeout: timeoutResponse,
+  });
+  return { config, logger, services, handler };
+}
+
+/**
+ * One line saying what this process may do: under the edge's rules it shows that FFI, writes
+ * and subprocesses are not granted; in edge mode with more (say `-A`), a warning that this run
+ * does not rehearse the edge faithfully.
+ */
+function logStartupPermissions(config: Config, logger: Logger): void {
+  const permissions = describePermissions();
+  logger.info("permissions", { mode: config.mode, ...permissions });
+  const extra = beyondEdge(permissions);
+  if (config.mode === "edge" && extra.length > 0) {
+    logger.warn("edge mode with permissions the edge does not give", { extra });
+  }
+}
+
+async function startShop(): Promise<void> {
+  const started = performance.now();
+  const { config, logger, services, handler } = await openShop();
   let server: RunningServer;
   try {
-    const handler = withDeadline(app.fetch, {
-      timeoutMs: config.http.requestTimeoutMs,
-      logger,
-      onTimeout: timeoutResponse,
-    });
     server = serveGracefully(handler, {
       port: config.port,
       hostname: config.hostname,
@@ -239,6 +290,7 @@ async function startShop(): Promise<void> {
   }
   logger.info("listening", {
     url: `http://localhost:${server.addr.port}`,
+    mode: config.mode,
     startupMs: Math.round(performance.now() - started),
   });
   for (const signal of ["SIGINT", "SIGTERM"] as const) {

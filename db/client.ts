@@ -10,9 +10,19 @@
  * A reader that fails or overruns its budget falls back to the primary (and is skipped for a
  * short cool-down); a primary that is down makes writes fail fast with
  * `DatabaseUnavailableError`, which routes answer with 503 + Retry-After.
+ *
+ * Remote URLs use the web client (fetch only). The native driver that `file:` URLs need is
+ * imported only when such a database is opened: importing it loads a Node-API addon, which needs
+ * --allow-ffi, so the edge (remote URLs only) never loads it.
  */
-import { type Client, createClient, LibsqlError } from "@libsql/client";
-import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
+import {
+  type Client,
+  type Config as ClientConfig,
+  createClient,
+  LibsqlError,
+} from "@libsql/client/web";
+import { drizzle } from "drizzle-orm/libsql/web";
+import type { LibSQLDatabase } from "drizzle-orm/libsql";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import * as schema from "./schema.ts";
@@ -84,7 +94,7 @@ export function openDatabase(
   if (settings.readUrl?.startsWith("file:")) {
     topology = "embedded-replica";
     ensureParentDir(settings.readUrl);
-    replicaClient = createClient({
+    replicaClient = openFileClient({
       url: settings.readUrl,
       syncUrl: settings.url,
       syncInterval: settings.syncIntervalSeconds,
@@ -211,7 +221,7 @@ function intercept(
 function openRemoteOrFile(url: string, settings: DatabaseSettings, timeoutMs: number): Client {
   if (url.startsWith("file:")) {
     ensureParentDir(url);
-    return createClient({ url, timeout: settings.timeoutMs, intMode: "number" });
+    return openFileClient({ url, timeout: settings.timeoutMs, intMode: "number" });
   }
   return createClient({
     url,
@@ -228,6 +238,46 @@ function fetchWithTimeout(timeoutMs: number): typeof fetch {
     const signal = init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
     return fetch(input, { ...init, signal });
   };
+}
+
+/**
+ * A `file:` client whose native driver is imported now, in the background; statements wait for
+ * it. An import failure (no FFI permission) surfaces at the first statement, which is start-up.
+ */
+function openFileClient(config: ClientConfig): Client {
+  let client: Client | undefined;
+  let closed = false;
+  const ready = import("@libsql/client").then(({ createClient: createNativeClient }) => {
+    client = createNativeClient(config);
+    if (closed) client.close();
+    return client;
+  });
+  ready.catch(() => {}); // reported to whoever runs the first statement
+  return new Proxy({} as Client, {
+    get(_target, property) {
+      switch (property) {
+        case "protocol":
+          return "file";
+        case "closed":
+          return closed;
+        case "close":
+          return () => {
+            closed = true;
+            client?.close();
+          };
+        case "reconnect":
+          return () => client?.reconnect();
+        case "then": // not a promise: `await client` must not wait on it
+          return undefined;
+      }
+      if (typeof property !== "string") return undefined;
+      // Every other member (execute, batch, migrate, transaction, executeMultiple, sync) is async.
+      return (...args: unknown[]) =>
+        ready.then((native) =>
+          (native[property as keyof Client] as (...a: unknown[]) => unknown).apply(native, args)
+        );
+    },
+  });
 }
 
 function ensureParentDir(fileUrl: string) {

@@ -1,10 +1,15 @@
 import { Hono } from "hono";
 import type { ReadinessReport } from "../edge/platform/readiness.ts";
 
-/** Liveness (no dependency calls) and readiness (cached dependency checks). */
-export function healthRoutes(deps: { readiness: () => Promise<ReadinessReport> }): Hono {
+/**
+ * Liveness (no dependency calls; names the instance that answered, which tells `deno serve
+ * --parallel` workers apart) and readiness (cached dependency checks).
+ */
+export function healthRoutes(
+  deps: { readiness: () => Promise<ReadinessReport>; instance: string },
+): Hono {
   const app = new Hono();
-  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/healthz", (c) => c.json({ status: "ok", instance: deps.instance }));
   app.get("/readyz", async (c) => {
     const report = await deps.readiness();
     c.header("Cache-Control", "no-store");

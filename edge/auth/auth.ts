@@ -8,7 +8,14 @@ import { base64url } from "jose";
 import type { Config } from "../platform/config.ts";
 import { createDenylist, type Denylist } from "./denylist.ts";
 import type { Logger } from "../platform/log.ts";
-import { createPasswordHasher, type PasswordHasher } from "./passwords.ts";
+import {
+  argon2idAlgorithm,
+  createPasswordHasher,
+  defaultHashConcurrency,
+  type PasswordAlgorithm,
+  type PasswordHasher,
+} from "./passwords.ts";
+import { createArgon2idWasmAlgorithm } from "./argon2_wasm.ts";
 import { createRateLimiter, type RateLimiter } from "./rate_limit.ts";
 import { type AccessTokens, createAccessTokens, loadSigningKeys } from "./tokens.ts";
 import { AppError } from "../platform/errors.ts";
@@ -57,8 +64,10 @@ export async function createAuth(
     audience: settings.audience,
     ttlSeconds: settings.accessTokenTtlSeconds,
   });
+  const hashConcurrency = settings.hashConcurrency ?? defaultHashConcurrency();
   const passwords = options.passwords ?? await createPasswordHasher({
-    maxConcurrent: settings.hashConcurrency,
+    algorithm: passwordAlgorithm(settings.passwordHasher, hashConcurrency, logger),
+    maxConcurrent: hashConcurrency,
     maxQueue: settings.hashQueue,
     maxWaitMs: settings.hashMaxWaitMs,
   });
@@ -89,8 +98,32 @@ export async function createAuth(
     limiter,
     refreshTtlSeconds: settings.refreshTokenTtlSeconds,
     trustedOrigins: settings.trustedOrigins,
-    close: () => denylist.close(),
+    async close() {
+      await denylist.close();
+      await passwords.close();
+    },
   };
+}
+
+/**
+ * argon2id through the native addon, or through WebAssembly in one Web Worker per hash slot
+ * where native code is not allowed (the edge). The same parameters and PHC strings either way.
+ */
+function passwordAlgorithm(
+  kind: Config["auth"]["passwordHasher"],
+  concurrency: number,
+  logger?: Logger,
+): PasswordAlgorithm {
+  if (kind === "native") return argon2idAlgorithm();
+  const wasm = createArgon2idWasmAlgorithm({ workers: concurrency });
+  if (wasm.inline) {
+    logger?.warn("no Web Workers in this runtime: argon2id runs on the event loop", {
+      hasher: "wasm",
+    });
+  } else {
+    logger?.info("password hasher", { hasher: "wasm", workers: wasm.workers });
+  }
+  return wasm;
 }
 
 /** Trims and lower-cases an email address. */

@@ -1,6 +1,8 @@
 /**
  * Password hashing that never blocks the event loop: argon2id through `@node-rs/argon2`, whose
- * async `hash`/`verify` run on libuv's threadpool (off the main thread since Deno 2.7.5; the project requires 2.9.x).
+ * async `hash`/`verify` run on libuv's threadpool (off the main thread since Deno 2.7.5; the project requires 2.9.x), or,
+ * where native code is not allowed (the edge), through WebAssembly in Web Workers
+ * (edge/auth/argon2_wasm.ts). Both write the same PHC strings.
  *
  * Hashing is deliberately expensive, so a storm of logins could still starve the CPU the event
  * loop needs. The hasher therefore keeps at most `maxConcurrent` jobs in flight (cores − 1 by
@@ -8,17 +10,18 @@
  * `maxWaitMs` of expected waiting) and refuses the rest
  * with `PasswordHasherBusyError`, which routes answer 503 + Retry-After.
  */
-import * as argon2 from "@node-rs/argon2";
+import type * as NativeArgon2 from "@node-rs/argon2";
 import { UnavailableError } from "../platform/errors.ts";
-
-// `Algorithm` is declared as an ambient const enum, which isolated modules cannot inline, so
-// read the native binding's runtime enum object instead (and fail at start-up if it moved).
-const Algorithm = (argon2 as unknown as { Algorithm: Record<"Argon2id", argon2.Algorithm> })
-  .Algorithm;
-if (Algorithm?.Argon2id === undefined) throw new TypeError("@node-rs/argon2 exports no Algorithm");
 
 /** OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane. */
 export const ARGON2ID_PARAMS = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+
+/** argon2id cost parameters, in @node-rs/argon2's names (memory in KiB). */
+export interface Argon2idParams {
+  memoryCost: number;
+  timeCost: number;
+  parallelism: number;
+}
 
 /** One way to hash passwords; the hasher may know several to verify (and upgrade) old hashes. */
 export interface PasswordAlgorithm {
@@ -29,6 +32,8 @@ export interface PasswordAlgorithm {
   verify(encoded: string, password: string): Promise<boolean>;
   /** Whether `encoded` uses weaker or older parameters than this algorithm would today. */
   needsRehash(encoded: string): boolean;
+  /** Releases what the algorithm holds (worker threads); absent when it holds nothing. */
+  close?(): Promise<void>;
 }
 
 /** Too many hashes are queued; retry after `retryAfterSeconds`. */
@@ -39,23 +44,50 @@ export class PasswordHasherBusyError extends UnavailableError {
   }
 }
 
-/** argon2id with explicit parameters; hashes and verifies on the libuv threadpool. */
-export function argon2idAlgorithm(
-  params: { memoryCost: number; timeCost: number; parallelism: number } = ARGON2ID_PARAMS,
-): PasswordAlgorithm {
-  const options = { algorithm: Algorithm.Argon2id, ...params, outputLen: 32 };
+/**
+ * The native addon, imported on first use rather than with this module: loading it needs
+ * --allow-ffi, which the edge entry does not have (it hashes in WebAssembly instead).
+ */
+function loadNativeArgon2(): Promise<NativeArgon2Module> {
+  nativeArgon2 ??= importNativeArgon2();
+  return nativeArgon2;
+}
+
+type NativeArgon2Module = typeof NativeArgon2 & { Argon2id: NativeArgon2.Algorithm };
+let nativeArgon2: Promise<NativeArgon2Module> | undefined;
+
+async function importNativeArgon2(): Promise<NativeArgon2Module> {
+  const argon2 = await import("@node-rs/argon2");
+  // `Algorithm` is declared as an ambient const enum, which isolated modules cannot inline, so
+  // read the native binding's runtime enum object instead (and fail loudly if it moved).
+  const Algorithm = (argon2 as unknown as { Algorithm: Record<"Argon2id", NativeArgon2.Algorithm> })
+    .Algorithm;
+  if (Algorithm?.Argon2id === undefined) {
+    throw new TypeError("@node-rs/argon2 exports no Algorithm");
+  }
+  return { ...argon2, Argon2id: Algorithm.Argon2id };
+}
+
+/** Whether an argon2 PHC string uses weaker or older parameters than `params`. */
+export function argon2idNeedsRehash(encoded: string, params: Argon2idParams): boolean {
+  const match = /^\$(argon2(?:id|i|d))\$v=(\d+)\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(encoded);
+  if (!match) return true;
+  const [, type, version, m, t, p] = match;
+  return type !== "argon2id" || Number(version) < 19 || Number(m) < params.memoryCost ||
+    Number(t) < params.timeCost || Number(p) !== params.parallelism;
+}
+
+/** argon2id with explicit parameters through the native addon, on the libuv threadpool. */
+export function argon2idAlgorithm(params: Argon2idParams = ARGON2ID_PARAMS): PasswordAlgorithm {
   return {
     name: "argon2id",
     recognizes: (encoded) => encoded.startsWith("$argon2"),
-    hash: (password) => argon2.hash(password, options),
-    verify: (encoded, password) => argon2.verify(encoded, password),
-    needsRehash(encoded) {
-      const match = /^\$(argon2(?:id|i|d))\$v=(\d+)\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(encoded);
-      if (!match) return true;
-      const [, type, version, m, t, p] = match;
-      return type !== "argon2id" || Number(version) < 19 || Number(m) < params.memoryCost ||
-        Number(t) < params.timeCost || Number(p) !== params.parallelism;
+    async hash(password) {
+      const argon2 = await loadNativeArgon2();
+      return argon2.hash(password, { algorithm: argon2.Argon2id, ...params, outputLen: 32 });
     },
+    verify: async (encoded, password) => (await loadNativeArgon2()).verify(encoded, password),
+    needsRehash: (encoded) => argon2idNeedsRehash(encoded, params),
   };
 }
 
@@ -89,6 +121,8 @@ export interface PasswordHasher {
   verify(encoded: string | undefined, password: string): Promise<PasswordVerification>;
   /** Jobs in flight and waiting, for metrics and tests. */
   load(): { running: number; queued: number };
+  /** Releases the algorithms' resources (the wasm worker pool). */
+  close(): Promise<void>;
 }
 
 /** The default concurrency: every core but one, at least one. */
@@ -154,5 +188,8 @@ export async function createPasswordHasher(
       return { ok: ok && encoded !== undefined, needsRehash };
     },
     load: () => ({ running, queued: waiting.length }),
+    async close() {
+      for (const algorithm of known) await algorithm.close?.();
+    },
   };
 }

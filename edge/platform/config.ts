@@ -11,7 +11,20 @@ export class ConfigError extends Error {
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
+/**
+ * Where the shop runs. `local`: the embedded defaults (libSQL files, a KV file, generated keys,
+ * the native argon2 addon). `edge`: Deno Deploy's rules, proven locally with only
+ * `--allow-net --allow-env --allow-read --unstable-kv`: remote libSQL over HTTP, Upstash,
+ * keys from the environment, the platform KV, argon2id in WebAssembly; nothing is written to
+ * disk and no native code is loaded.
+ */
+export type RuntimeMode = "local" | "edge";
+
+/** How passwords are hashed: the native addon (needs FFI) or WebAssembly in Web Workers. */
+export type PasswordHasherKind = "native" | "wasm";
+
 export interface Config {
+  mode: RuntimeMode;
   port: number;
   hostname: string;
   dataDir: string;
@@ -21,6 +34,8 @@ export interface Config {
   database: DatabaseConfig & {
     /** After a shopper's write, their own reads go to the primary for this long. */
     readYourWritesWindowMs: number;
+    /** Applies pending migrations at start-up (local default); the edge is migrated beforehand. */
+    migrateOnStart: boolean;
   };
   /** Deno KV path; `undefined` means the platform default (Deno Deploy). */
   kvPath?: string;
@@ -98,6 +113,8 @@ export interface AuthConfig {
   hashMaxWaitMs: number;
   /** How often other instances' logouts are pulled into the local denylist. */
   denylistPollMs: number;
+  /** `native` (@node-rs/argon2, needs FFI) locally; `wasm` (hash-wasm in Web Workers) on the edge. */
+  passwordHasher: PasswordHasherKind;
   /** Allowed Origin values for cookie-authenticated posts; default: the request's own origin. */
   trustedOrigins?: string[];
   rateLimits: {
@@ -114,11 +131,17 @@ export interface AuthConfig {
 type Env = Record<string, string | undefined>;
 
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+const RUNTIME_MODES: readonly RuntimeMode[] = ["local", "edge"];
+const PASSWORD_HASHERS: readonly PasswordHasherKind[] = ["native", "wasm"];
 
 /** Builds the configuration from environment variables, failing on the first bad value. */
 export function loadConfig(env: Env): Config {
   const dataDir = text(env, "DATA_DIR") ?? "./data";
+  // Deno Deploy sets DENO_DEPLOYMENT_ID; there the edge rules apply unless told otherwise.
   const onDeploy = text(env, "DENO_DEPLOYMENT_ID") !== undefined;
+  const mode = oneOf(env, "RUNTIME_MODE", RUNTIME_MODES, onDeploy ? "edge" : "local");
+  const edge = mode === "edge";
+  if (edge) checkEdgeSettings(env);
   const upstashUrl = text(env, "UPSTASH_REDIS_REST_URL");
   const upstashToken = text(env, "UPSTASH_REDIS_REST_TOKEN");
   if ((upstashUrl === undefined) !== (upstashToken === undefined)) {
@@ -128,6 +151,7 @@ export function loadConfig(env: Env): Config {
   }
   const databaseUrl = databaseUrlSetting(env, "DATABASE_URL") ?? `file:${dataDir}/shop.db`;
   return {
+    mode,
     port: integer(env, "PORT", 8000, { min: 0, max: 65535 }),
     hostname: text(env, "HOSTNAME") ?? "0.0.0.0",
     dataDir,
@@ -144,8 +168,9 @@ export function loadConfig(env: Env): Config {
         min: 0,
         max: 600_000,
       }),
+      migrateOnStart: boolean(env, "DATABASE_MIGRATE_ON_START", !edge),
     },
-    kvPath: text(env, "KV_PATH") ?? (onDeploy ? undefined : `${dataDir}/kv.sqlite`),
+    kvPath: edge ? undefined : text(env, "KV_PATH") ?? `${dataDir}/kv.sqlite`,
     upstash: upstashUrl && upstashToken
       ? {
         url: httpUrl("UPSTASH_REDIS_REST_URL", upstashUrl),
@@ -153,13 +178,13 @@ export function loadConfig(env: Env): Config {
         timeoutMs: integer(env, "REDIS_TIMEOUT_MS", 50, { min: 5, max: 10_000 }),
       }
       : undefined,
-    seedIfEmpty: boolean(env, "SEED_IF_EMPTY", !onDeploy),
+    seedIfEmpty: boolean(env, "SEED_IF_EMPTY", !edge),
     http: {
       requestTimeoutMs: integer(env, "REQUEST_TIMEOUT_MS", 10_000, { min: 100, max: 120_000 }),
       bodyLimitBytes: integer(env, "BODY_LIMIT_BYTES", 64 * 1024, { min: 1024, max: 10 << 20 }),
       shutdownDeadlineMs: integer(env, "SHUTDOWN_DEADLINE_MS", 10_000, { min: 0, max: 120_000 }),
     },
-    auth: authConfig(env),
+    auth: authConfig(env, mode),
     cache: {
       l0MaxBytes: integer(env, "CACHE_L0_MAX_BYTES", 64 << 20, { min: 0, max: 4 << 30 }),
       tierBudgetMs: integer(env, "CACHE_TIER_BUDGET_MS", 50, { min: 1, max: 10_000 }),
@@ -191,7 +216,41 @@ function cacheWindows(
   };
 }
 
-function authConfig(env: Env): AuthConfig {
+/**
+ * The edge cannot write files, load native code or share memory between isolates, so every
+ * embedded default is unavailable there: the settings that replace them must be given.
+ * Reports every missing or unusable one in a single line.
+ */
+function checkEdgeSettings(env: Env): void {
+  const missing = [
+    "DATABASE_URL",
+    "UPSTASH_REDIS_REST_URL",
+    "UPSTASH_REDIS_REST_TOKEN",
+    "AUTH_SIGNING_KEYS",
+  ].filter((name) => text(env, name) === undefined);
+  if (missing.length > 0) {
+    throw new ConfigError(
+      `RUNTIME_MODE=edge needs ${missing.join(", ")} (README: "Deploying to Deno Deploy")`,
+    );
+  }
+  for (const name of ["DATABASE_URL", "DATABASE_READ_URL"]) {
+    if (text(env, name)?.startsWith("file:")) {
+      throw new ConfigError(
+        `${name} must be a remote libSQL URL (https://, libsql://) in edge mode: file: databases need file writes and the native driver`,
+      );
+    }
+  }
+  if (text(env, "KV_PATH") !== undefined) {
+    throw new ConfigError("KV_PATH must not be set in edge mode: the edge uses the platform's KV");
+  }
+  if (text(env, "AUTH_PASSWORD_HASHER") === "native") {
+    throw new ConfigError(
+      'AUTH_PASSWORD_HASHER=native needs --allow-ffi, which the edge does not give; use "wasm"',
+    );
+  }
+}
+
+function authConfig(env: Env, mode: RuntimeMode): AuthConfig {
   const adminEmail = text(env, "ADMIN_EMAIL");
   const adminPassword = text(env, "ADMIN_PASSWORD");
   if ((adminEmail === undefined) !== (adminPassword === undefined)) {
@@ -216,6 +275,12 @@ function authConfig(env: Env): AuthConfig {
     hashQueue: integer(env, "AUTH_HASH_QUEUE", 64, { min: 0, max: 10_000 }),
     hashMaxWaitMs: integer(env, "AUTH_HASH_MAX_WAIT_MS", 5000, { min: 0, max: 60_000 }),
     denylistPollMs: integer(env, "AUTH_DENYLIST_POLL_MS", 1000, { min: 100, max: 60_000 }),
+    passwordHasher: oneOf(
+      env,
+      "AUTH_PASSWORD_HASHER",
+      PASSWORD_HASHERS,
+      mode === "edge" ? "wasm" : "native",
+    ),
     trustedOrigins: text(env, "AUTH_TRUSTED_ORIGINS")?.split(",").map((o) => o.trim()),
     rateLimits: {
       loginPerIp: rateLimit(env, "RATE_LIMIT_LOGIN_IP", { limit: 10, windowSeconds: 60 }),

@@ -39,7 +39,8 @@ function toMs(value: string): number {
   return match[2] === "us" ? n / 1000 : match[2] === "s" ? n * 1000 : n;
 }
 
-async function wrk(args: string[], url: string): Promise<WrkResult> {
+/** Runs wrk with `args` against `url` and reads req/s, p99 and errors from its report. */
+export async function wrk(args: string[], url: string): Promise<WrkResult> {
   const output = await new Deno.Command("wrk", { args: [...args, url], stdout: "piped" }).output();
   const text = new TextDecoder().decode(output.stdout);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]);

@@ -1,6 +1,8 @@
 /**
  * Login storm: event-loop lag and catalog latency while many logins hash passwords, for argon2id
- * (`@node-rs/argon2`, threadpool) against bcryptjs at 12 rounds (pure JS, event loop).
+ * through the native addon (`@node-rs/argon2`, threadpool: local), argon2id in WebAssembly
+ * (`hash-wasm` in Web Workers: the edge entry) and bcryptjs at 12 rounds (pure JS, event loop).
+ * Also the time of one hash for each argon2id build, measured alone.
  *
  * Not part of `deno task test`. Run:
  *   deno run --unstable-kv -A tests/bench/login_storm_bench.ts [--seconds=4] [--logins=20]
@@ -11,10 +13,13 @@ import { loadConfig } from "../../edge/platform/config.ts";
 import { createLogger } from "../../edge/platform/log.ts";
 import bcrypt from "bcryptjs";
 import {
+  ARGON2ID_PARAMS,
   argon2idAlgorithm,
   createPasswordHasher,
+  defaultHashConcurrency,
   type PasswordAlgorithm,
 } from "../../edge/auth/passwords.ts";
+import { createArgon2idWasmAlgorithm, hashArgon2idWasm } from "../../edge/auth/argon2_wasm.ts";
 import { closeServices, createApp, openServices } from "../../main.ts";
 import { percentile } from "./stats.ts";
 
@@ -36,6 +41,50 @@ export interface LoginStormOptions {
   seconds?: number;
   /** Concurrent clients logging in during the storm. */
   logins?: number;
+}
+
+/** One argon2id build hashing alone, one hash after another; times in ms. */
+export interface HashTimeRow {
+  hasher: string;
+  hashes: number;
+  p50: number;
+  p95: number;
+}
+
+/** Labels a PasswordAlgorithm for the tables without changing what it does. */
+function labelled(algorithm: PasswordAlgorithm, name: string): PasswordAlgorithm {
+  return { ...algorithm, name };
+}
+
+async function timeHashes(name: string, hash: () => Promise<string>, count: number) {
+  await hash(); // warm up: module load, WebAssembly compilation, worker start
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    await hash();
+    times.push(performance.now() - started);
+  }
+  times.sort((a, b) => a - b);
+  return { hasher: name, hashes: count, p50: percentile(times, 50), p95: percentile(times, 95) };
+}
+
+/** The time of one hash: native addon, wasm in a worker, and wasm on the calling thread. */
+export async function benchHashTime(count = 20): Promise<HashTimeRow[]> {
+  const native = argon2idAlgorithm();
+  const wasm = createArgon2idWasmAlgorithm({ workers: 1 });
+  try {
+    return [
+      await timeHashes("argon2id native (threadpool)", () => native.hash("benchmark"), count),
+      await timeHashes("argon2id wasm (Web Worker)", () => wasm.hash("benchmark"), count),
+      await timeHashes(
+        "argon2id wasm (event loop, no Worker)",
+        () => hashArgon2idWasm("benchmark", ARGON2ID_PARAMS),
+        count,
+      ),
+    ];
+  } finally {
+    await wasm.close();
+  }
 }
 
 /** One phase of one hasher; times in ms. */
@@ -139,6 +188,7 @@ async function serveAndMeasure(
     RATE_LIMIT_REGISTER_IP: "1000/60",
   });
   const logger = createLogger("error", { write: () => {} });
+  // The shop's own defaults: cores − 1 hashes in flight (and as many wasm workers), queue 64.
   const passwords = await createPasswordHasher({ algorithm, legacy: [], maxQueue: 64 });
   const services = await openServices(config, logger, {
     seedProductCount: 500,
@@ -168,15 +218,34 @@ async function serveAndMeasure(
 }
 
 /**
- * Serves the app in this process (500 products) once per hasher, argon2id then bcryptjs-12, and
- * measures a quiet phase and a login-storm phase for each.
+ * Serves the app in this process (500 products) once per hasher, argon2id native, argon2id wasm
+ * (one worker per hash slot, as the edge entry runs it) and bcryptjs-12, and measures a quiet
+ * phase and a login-storm phase for each.
  */
 export async function benchLoginStorm(options: LoginStormOptions = {}): Promise<LoginStormRow[]> {
   const phase = { seconds: options.seconds ?? 4, logins: options.logins ?? 20 };
+  const workers = defaultHashConcurrency();
   return [
-    ...await benchHasher(argon2idAlgorithm(), phase),
+    ...await benchHasher(labelled(argon2idAlgorithm(), "argon2id native"), phase),
+    ...await benchHasher(
+      labelled(createArgon2idWasmAlgorithm({ workers }), `argon2id wasm (${workers} worker)`),
+      phase,
+    ),
     ...await benchHasher(bcryptAlgorithm(12), phase),
   ];
+}
+
+/** The hash-time rows as a Markdown table. */
+export function formatHashTime(rows: HashTimeRow[]): string {
+  const f = (n: number) => n.toFixed(1);
+  return [
+    `one argon2id hash (m=${ARGON2ID_PARAMS.memoryCost} KiB, t=${ARGON2ID_PARAMS.timeCost}, ` +
+    `p=${ARGON2ID_PARAMS.parallelism}), one after another, Deno ${Deno.version.deno}`,
+    "",
+    "| hasher | hashes | p50 ms | p95 ms |",
+    "| --- | ---: | ---: | ---: |",
+    ...rows.map((r) => `| ${r.hasher} | ${r.hashes} | ${f(r.p50)} | ${f(r.p95)} |`),
+  ].join("\n");
 }
 
 /** The rows as a Markdown table under a one-line description of the run. */
@@ -201,5 +270,7 @@ if (import.meta.main) {
     Deno.args.map((a) => a.replace(/^--/, "").split("=")).map(([k, v]) => [k, Number(v)]),
   );
   const options = { seconds: args.seconds, logins: args.logins };
+  console.log(formatHashTime(await benchHashTime()));
+  console.log();
   console.log(formatLoginStorm(await benchLoginStorm(options), options));
 }

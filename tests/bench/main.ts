@@ -2,11 +2,14 @@
  * `deno task bench`: the macro benchmarks, one after another in one invocation, so the figures
  * and ratios printed come from the same run on the same machine state.
  *
- *   deno task bench [--only cached,login,rss,ttfb] [--json .tmp/bench/bench.json]
+ *   deno task bench [--only cached,login,parallel,rss,ttfb] [--json .tmp/bench/bench.json]
  *
  * - cached: cached product page vs bare `Deno.serve` hello world under wrk (cached_page_bench.ts)
- * - login:  catalog p99 and event-loop lag during a login storm, argon2id vs bcryptjs-12
- *           (login_storm_bench.ts)
+ * - login:  one argon2id hash, native addon vs WebAssembly in a worker; then catalog p99,
+ *           logins/s and event-loop lag during a login storm, argon2id native vs argon2id wasm
+ *           (the edge entry's hasher) vs bcryptjs-12 (login_storm_bench.ts)
+ * - parallel: `deno serve` with one worker vs `--parallel` (one per core) under wrk
+ *           (parallel_bench.ts)
  * - rss:    shop RSS while the load tool's shop-1000 preset runs against it (rss_bench.ts)
  * - ttfb:   cold vs warm product page time to first byte (ttfb_bench.ts)
  *
@@ -14,7 +17,13 @@
  * needs sqld and stays separate (replication_bench.ts).
  */
 import { benchCachedPage, formatCachedPage } from "./cached_page_bench.ts";
-import { benchLoginStorm, formatLoginStorm } from "./login_storm_bench.ts";
+import {
+  benchHashTime,
+  benchLoginStorm,
+  formatHashTime,
+  formatLoginStorm,
+} from "./login_storm_bench.ts";
+import { benchParallel, formatParallel } from "./parallel_bench.ts";
 import { benchShopRss, formatShopRss } from "./rss_bench.ts";
 import { benchTtfb, formatTtfb } from "./ttfb_bench.ts";
 
@@ -32,10 +41,21 @@ const BENCHMARKS: Record<string, Benchmark> = {
     },
   },
   login: {
-    title: "catalog during a login storm, argon2id vs bcryptjs-12",
+    title: "argon2id native vs wasm: hash time, and the catalog during a login storm",
     async run() {
-      const rows = await benchLoginStorm();
-      return { text: formatLoginStorm(rows), result: rows };
+      const hashTime = await benchHashTime();
+      const storm = await benchLoginStorm();
+      return {
+        text: `${formatHashTime(hashTime)}\n\n${formatLoginStorm(storm)}`,
+        result: { hashTime, storm },
+      };
+    },
+  },
+  parallel: {
+    title: "deno serve: one worker vs --parallel (one per core)",
+    async run() {
+      const rows = await benchParallel();
+      return { text: formatParallel(rows), result: rows };
     },
   },
   rss: {

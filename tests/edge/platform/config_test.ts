@@ -12,10 +12,70 @@ Deno.test("[config] defaults describe the embedded shop", () => {
   assert.equal(config.seedIfEmpty, true);
 });
 
-Deno.test("[config] on Deno Deploy KV uses the platform store and nothing is seeded", () => {
-  const config = loadConfig({ DENO_DEPLOYMENT_ID: "abc", DATABASE_URL: "libsql://db.example" });
-  assert.equal(config.kvPath, undefined);
-  assert.equal(config.seedIfEmpty, false);
+/** The settings an edge deployment provides (README "Deploying to Deno Deploy"). */
+function edgeEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    RUNTIME_MODE: "edge",
+    DATABASE_URL: "https://primary.example",
+    DATABASE_READ_URL: "https://replica.example",
+    UPSTASH_REDIS_REST_URL: "https://redis.example",
+    UPSTASH_REDIS_REST_TOKEN: "token",
+    AUTH_SIGNING_KEYS: JSON.stringify([{ kty: "OKP", crv: "Ed25519", d: "x", x: "y", kid: "k1" }]),
+    ...overrides,
+  };
+}
+
+Deno.test("[config] local mode opens the embedded parts and migrates at start-up", () => {
+  const config = loadConfig({});
+  assert.equal(config.mode, "local");
+  assert.equal(config.database.migrateOnStart, true);
+  assert.equal(config.auth.passwordHasher, "native");
+});
+
+Deno.test("[config] edge mode uses the platform KV, wasm hashing and never migrates or seeds unless told", async (t) => {
+  await t.step("chosen by RUNTIME_MODE", () => {
+    const config = loadConfig(edgeEnv());
+    assert.equal(config.mode, "edge");
+    assert.equal(config.kvPath, undefined);
+    assert.equal(config.seedIfEmpty, false);
+    assert.equal(config.database.migrateOnStart, false);
+    assert.equal(config.auth.passwordHasher, "wasm");
+    assert.equal((config.auth.signingKeys?.[0] as { kid?: string }).kid, "k1");
+  });
+  await t.step("chosen by Deno Deploy's DENO_DEPLOYMENT_ID", () => {
+    const { RUNTIME_MODE: _, ...env } = edgeEnv();
+    assert.equal(loadConfig({ ...env, DENO_DEPLOYMENT_ID: "abc" }).mode, "edge");
+  });
+  await t.step("migrating and seeding when told", () => {
+    const config = loadConfig(edgeEnv({ DATABASE_MIGRATE_ON_START: "true", SEED_IF_EMPTY: "1" }));
+    assert.equal(config.database.migrateOnStart, true);
+    assert.equal(config.seedIfEmpty, true);
+  });
+});
+
+Deno.test("[config] edge mode refuses, in one line, what the edge cannot give", async (t) => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [
+      { RUNTIME_MODE: "edge" },
+      /^RUNTIME_MODE=edge needs DATABASE_URL, UPSTASH_REDIS_REST_URL, UPSTASH_REDIS_REST_TOKEN, AUTH_SIGNING_KEYS /,
+    ],
+    [edgeEnv({ AUTH_SIGNING_KEYS: "" }), /^RUNTIME_MODE=edge needs AUTH_SIGNING_KEYS /],
+    [edgeEnv({ DATABASE_URL: "file:./data/shop.db" }), /^DATABASE_URL must be a remote libSQL URL/],
+    [edgeEnv({ DATABASE_READ_URL: "file:replica.db" }), /^DATABASE_READ_URL must be a remote/],
+    [edgeEnv({ KV_PATH: "./kv.sqlite" }), /^KV_PATH must not be set in edge mode/],
+    [edgeEnv({ AUTH_PASSWORD_HASHER: "native" }), /needs --allow-ffi/],
+    [{ RUNTIME_MODE: "cloud" }, /^RUNTIME_MODE must be one of local, edge/],
+  ];
+  for (const [env, message] of cases) {
+    await t.step(message.source.slice(1, 40), () => {
+      assert.throws(() => loadConfig(env), (error: Error) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, message);
+        assert.doesNotMatch(error.message, /\n/);
+        return true;
+      });
+    });
+  }
 });
 
 Deno.test("[config] a bad value fails with one line naming the variable", async (t) => {

@@ -23,7 +23,8 @@ import {
 } from "../services/regions.ts";
 
 const DEFAULT_REGIONS = "us-east:0,eu-west:80,ap-southeast:160";
-const ADMIN = { email: "admin@example.com", password: "admin-password" };
+/** The admin account every topology started here has (a local development credential). */
+export const ADMIN = { email: "admin@example.com", password: "admin-password" };
 const USAGE = "Usage: deno task dev:regions [--regions name:rtt,...] [--jitter ms] " +
   "[--replica sqld|embedded] [--port first-port]";
 
@@ -91,8 +92,9 @@ export interface RunningRegions {
 /** Starts the topology, the primary edge (which seeds), then the other edges once replicated. */
 export async function startDevRegions(
   options: DevRegionsOptions,
-  edgeEnv: Record<string, string> = {},
+  edgeOptions: { env?: Record<string, string>; output?: "inherit" | "null" } = {},
 ): Promise<RunningRegions> {
+  const { env: edgeEnv = {}, output } = edgeOptions;
   const topology = await startRegions({
     regions: options.regions,
     jitterMs: options.jitterMs,
@@ -110,13 +112,16 @@ export async function startDevRegions(
       await startEdgeProcess(primary, {
         port: portOf(0),
         env: { ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, ...edgeEnv },
+        output,
       }),
     );
     // Remote edges serve from their replica: let it receive the seeded catalog first.
     await topology.waitForReplicas();
     edges.push(
       ...await Promise.all(
-        remote.map((region, i) => startEdgeProcess(region, { port: portOf(i + 1), env: edgeEnv })),
+        remote.map((region, i) =>
+          startEdgeProcess(region, { port: portOf(i + 1), env: edgeEnv, output })
+        ),
       ),
     );
     return { topology, edges, stop };

@@ -62,7 +62,7 @@ export function renderRegionsChart(
           `<rect x="${LABEL_W}" y="${barY}" width="${w.toFixed(1)}" height="${BAR}" fill="${
             COLORS[mode]
           }"/>`,
-          `<text x="${LABEL_W + w + 4}" y="${barY + BAR - 0.5}" class="value">${
+          `<text x="${(LABEL_W + w + 4).toFixed(1)}" y="${barY + BAR - 0.5}" class="value">${
             value < 10 ? value.toFixed(1) : value.toFixed(0)
           } ms</text>`,
         );

@@ -76,7 +76,7 @@ export interface CacheConfig {
    * Redis to invalidation events, since the nearest replica answers sooner than a far Redis.
    */
   redisInRegion?: boolean;
-  /** Budget for one Redis cache call (default `tierBudgetMs`); a far node allows for distance. */
+  /** Budget for one Redis cache call when it differs from `tierBudgetMs` (a far node's). */
   redisBudgetMs?: number;
   /** How long one node holds the cross-node revalidation lease. */
   leaseMs: number;
@@ -186,7 +186,8 @@ export function loadConfig(env: Env): Config {
       l0MaxBytes: integer(env, "CACHE_L0_MAX_BYTES", 64 << 20, { min: 0, max: 4 << 30 }),
       tierBudgetMs,
       redisInRegion,
-      redisBudgetMs: redisInRegion ? tierBudgetMs : Math.max(tierBudgetMs, redisTimeoutMs),
+      // In the region, Redis cache calls share the tier budget; a far node allows for distance.
+      redisBudgetMs: redisInRegion ? undefined : Math.max(tierBudgetMs, redisTimeoutMs),
       leaseMs: integer(env, "CACHE_LEASE_MS", 3000, { min: 100, max: 60_000 }),
       leaseWaitMs: integer(env, "CACHE_LEASE_WAIT_MS", 300, { min: 0, max: 10_000 }),
       invalidationPollMs: integer(env, "CACHE_INVALIDATION_POLL_MS", 250, { min: 20, max: 60_000 }),

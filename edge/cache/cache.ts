@@ -137,6 +137,8 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
   let lastFlushAt = Number.NEGATIVE_INFINITY;
   const primaryReadsAfterWriteMs = options.primaryReadsAfterWriteMs ?? 10_000;
   const tagEpochs = new Map<string, number>();
+  /** Tags whose L1 entries are being deleted, with how many deletions of each are running. */
+  const deletingFromL1 = new Map<string, number>();
   /** When each tracked tag was last invalidated on this node (cache clock). */
   const tagInvalidatedAt = new Map<string, number>();
   const recentlyChanged = (tags: readonly string[]): boolean => {
@@ -200,7 +202,10 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
   async function readL1(key: string): Promise<CacheEntry | undefined> {
     if (!kvTier) return undefined;
     const since = epoch;
-    return current(await kvGuard.run(() => kvTier.get(key), undefined), since);
+    const entry = current(await kvGuard.run(() => kvTier.get(key), undefined), since);
+    // Read while its tags' L1 entries were being deleted: it may be the old one, which L0 would
+    // then serve for a whole fresh lifetime.
+    return entry?.tags.some((tag) => deletingFromL1.has(tag)) ? undefined : entry;
   }
 
   async function readL2(key: string): Promise<CacheEntry | undefined> {
@@ -337,18 +342,20 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
     }
   }
 
-  /**
-   * Drops `tags` from every local tier. Loads and reads already running are refused from the
-   * start; L0 is cleared only once L1 no longer holds the old entries, so that a concurrent L1
-   * read cannot put one back into L0 (it would then be served for a whole fresh lifetime).
-   */
+  /** Drops `tags` from every local tier; loads and L1 reads already running are refused. */
   async function applyInvalidation(tags: readonly string[]): Promise<void> {
-    if (kvTier) {
-      markInvalidated(tags);
-      await kvGuard.run(() => Promise.all(tags.map((tag) => kvTier.deleteTag(tag))), []);
-    }
     markInvalidated(tags);
-    for (const tag of tags) lru.deleteTag(tag);
+    if (!kvTier) return;
+    for (const tag of tags) deletingFromL1.set(tag, (deletingFromL1.get(tag) ?? 0) + 1);
+    try {
+      await kvGuard.run(() => Promise.all(tags.map((tag) => kvTier.deleteTag(tag))), []);
+    } finally {
+      for (const tag of tags) {
+        const left = deletingFromL1.get(tag)! - 1;
+        if (left > 0) deletingFromL1.set(tag, left);
+        else deletingFromL1.delete(tag);
+      }
+    }
   }
 
   function markInvalidated(tags: readonly string[]): void {
@@ -357,6 +364,7 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
     for (const tag of tags) {
       tagEpochs.set(tag, epoch);
       tagInvalidatedAt.set(tag, at);
+      lru.deleteTag(tag);
     }
     if (tagEpochs.size > MAX_TRACKED_TAGS) {
       tagEpochs.clear();

@@ -32,6 +32,11 @@ import { type Config, ConfigError, readConfigFromEnv } from "./edge/platform/con
 import { securityHeaders, withDeadline } from "./edge/http/middleware.ts";
 import { createLogger, errorFields, type Logger } from "./edge/platform/log.ts";
 import { readYourWrites } from "./edge/http/read_your_writes.ts";
+import {
+  createRegionCrossings,
+  type RegionCrossings,
+  reportRegionCrossings,
+} from "./edge/http/region_crossings.ts";
 import { createReadinessProbe, type ReadinessReport } from "./edge/platform/readiness.ts";
 import { createRedisClient } from "./edge/platform/redis.ts";
 import { type RunningServer, serveGracefully } from "./edge/platform/server.ts";
@@ -63,6 +68,8 @@ export interface AppServices {
   readiness: () => Promise<ReadinessReport>;
   /** Random id of this process (or `deno serve` worker): /healthz names it, the cache uses it. */
   instance: string;
+  /** Calls leaving this edge's region, per request; `undefined` in the primary region. */
+  crossings?: RegionCrossings;
 }
 
 /** Route groups that serve a shopper's own data (never cached, read-your-writes applies). */
@@ -70,14 +77,17 @@ const PERSONAL_ROUTES = ["/api/auth/*", "/api/admin/*", "/account/*"];
 
 const STATIC_ROOT = new URL("./static", import.meta.url).pathname;
 
+const WRITE_METHODS = ["POST", "PUT", "PATCH", "DELETE"];
+
 /** Builds the Hono app over already-open services. */
 export function createApp(services: AppServices): Hono {
   const { config, logger } = services;
   const app = new Hono();
 
+  if (services.crossings) app.use(reportRegionCrossings(services.crossings, config.region));
   app.use(securityHeaders());
   app.on(
-    ["POST", "PUT", "PATCH", "DELETE"],
+    WRITE_METHODS,
     "*",
     bodyLimit({
       maxSize: config.http.bodyLimitBytes,
@@ -88,6 +98,12 @@ export function createApp(services: AppServices): Hono {
       },
     }),
   );
+  // A primary known to be unreachable (dead, or a far region cut off): refuse writes before any
+  // work is spent on them (rate limits, password hashes), instead of after.
+  app.on(WRITE_METHODS, "*", async (_c, next) => {
+    services.database.assertWritable();
+    await next();
+  });
   // Routes that read or write a shopper's own data: writes stamp the read-your-writes cookie
   // and reads honour it. The catalog is anonymous and cached, so it skips this layer.
   const ownData = readYourWrites({ windowMs: config.database.readYourWritesWindowMs });
@@ -159,8 +175,11 @@ export async function openServices(
   options: OpenServicesOptions = {},
 ): Promise<AppServices> {
   const instance = crypto.randomUUID();
+  // Outside the primary region, calls to the primary and to Redis cross regions: count them.
+  const crossings = config.region === config.primaryRegion ? undefined : createRegionCrossings();
   const database = openDatabase(config.database, {
     onQuery: options.onQuery,
+    onPrimaryCall: crossings && ((ms) => crossings.record("primary", ms)),
     onHealthChange: ({ target, healthy, error }) =>
       healthy
         ? logger.info("database reachable again", { target })
@@ -188,7 +207,10 @@ export async function openServices(
   if (config.kvPath) Deno.mkdirSync(dirname(config.kvPath), { recursive: true });
   const kv = await Deno.openKv(config.kvPath);
   const redis = config.upstash
-    ? createRedisClient(config.upstash, { timeoutMs: config.upstash.timeoutMs })
+    ? createRedisClient(config.upstash, {
+      timeoutMs: config.upstash.timeoutMs,
+      onRequest: crossings && (() => crossings.record("redis")),
+    })
     : undefined;
   const auth = await createAuth({ config, kv, redis, logger }, options.auth);
   if (config.auth.admin) {
@@ -207,7 +229,7 @@ export async function openServices(
     nodeId: instance,
     primaryReadsAfterWriteMs: config.database.readYourWritesWindowMs,
   });
-  return { config, logger, database, kv, redis, auth, cache, readiness, instance };
+  return { config, logger, database, kv, redis, auth, cache, readiness, instance, crossings };
 }
 
 /** Closes every client held by `services`. */

@@ -63,6 +63,8 @@ export interface Database {
   sync(): Promise<void>;
   /** Checks that the reader answers; used by readiness. */
   ping(): Promise<void>;
+  /** Throws `DatabaseUnavailableError` at once while the primary is known to be unreachable. */
+  assertWritable(): void;
   close(): void;
 }
 
@@ -73,6 +75,8 @@ export interface OpenDatabaseOptions {
   onHealthChange?: (
     event: { target: "primary" | "replica"; healthy: boolean; error?: unknown },
   ) => void;
+  /** Called after every call to the primary, with its duration (cross-region accounting). */
+  onPrimaryCall?: (elapsedMs: number) => void;
   now?: () => number;
 }
 
@@ -86,8 +90,15 @@ export function openDatabase(
 ): Database {
   const now = options.now ?? Date.now;
   const primaryClient = openRemoteOrFile(settings.url, settings, settings.timeoutMs);
-  const primaryBreaker = breakerFor("primary", options, now);
-  const guardedPrimary = guardPrimary(primaryClient, primaryBreaker);
+  // While the primary is unreachable, a background probe (not a shopper's write) finds out when
+  // it is back, so a partition that swallows requests costs one timeout, not one per cool-down.
+  const primaryBreaker = breakerFor(
+    "primary",
+    options,
+    now,
+    () => primaryClient.execute("SELECT 1"),
+  );
+  const guardedPrimary = guardPrimary(primaryClient, primaryBreaker, options.onPrimaryCall);
 
   let topology: Database["topology"] = "embedded";
   let replicaClient: Client | undefined;
@@ -132,6 +143,11 @@ export function openDatabase(
     async ping() {
       await readerClient.execute("SELECT 1");
     },
+    assertWritable() {
+      if (primaryBreaker.isOpen()) {
+        throw new DatabaseUnavailableError(primaryBreaker.retryAfterSeconds());
+      }
+    },
     close() {
       replicaClient?.close();
       primaryClient.close();
@@ -144,10 +160,12 @@ function breakerFor(
   target: "primary" | "replica",
   options: OpenDatabaseOptions,
   now: () => number,
+  probe?: () => Promise<unknown>,
 ): Breaker {
   return createBreaker({
     coolDownMs: COOL_DOWN_MS,
     now,
+    probe,
     onHealthChange: (healthy, error) => options.onHealthChange?.({ target, healthy, error }),
   });
 }
@@ -160,11 +178,16 @@ function isConnectionFailure(error: unknown): boolean {
 }
 
 /** Turns connection failures of the primary into fast `DatabaseUnavailableError`s. */
-function guardPrimary(client: Client, breaker: Breaker): Client {
+function guardPrimary(
+  client: Client,
+  breaker: Breaker,
+  onCall?: (elapsedMs: number) => void,
+): Client {
   return intercept(client, async (call) => {
     if (breaker.isOpen()) {
       throw new DatabaseUnavailableError(breaker.retryAfterSeconds());
     }
+    const started = performance.now();
     try {
       const result = await call(client);
       breaker.succeed();
@@ -173,6 +196,8 @@ function guardPrimary(client: Client, breaker: Breaker): Client {
       if (!isConnectionFailure(error)) throw error;
       breaker.fail(error);
       throw new DatabaseUnavailableError(breaker.retryAfterSeconds(), { cause: error });
+    } finally {
+      onCall?.(performance.now() - started);
     }
   });
 }

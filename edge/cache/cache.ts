@@ -9,10 +9,11 @@ import { findAppError } from "../platform/errors.ts";
 import { errorFields, type Logger } from "../platform/log.ts";
 import { type CacheEntry, type CacheValue, createEntry, entryBytes } from "./entry.ts";
 import { KvTier } from "./l1_kv.ts";
-import { INVALIDATION_LOG_LENGTH, RedisTier } from "./l2_redis.ts";
+import { INVALIDATION_LOG_LENGTH, type InvalidationEvent, RedisTier } from "./l2_redis.ts";
 import { ByteLru } from "./lru.ts";
 import { CacheMetrics } from "./metrics.ts";
 import { TierGuard } from "./tier_guard.ts";
+import { withTimeout } from "../platform/timeout.ts";
 
 /** Logical keys are kept short; anything longer bypasses the cache (KV keys cap at 2 KiB). */
 export const MAX_CACHE_KEY_LENGTH = 512;
@@ -25,9 +26,10 @@ export type CacheSource = "L0" | "L1" | "L2" | "MISS" | "STALE" | "BYPASS";
 /** How the origin should be read for one load. */
 export interface OriginRead {
   /**
-   * True shortly after this node applied an invalidation: the write behind it may not have
-   * reached the nearest replica yet, so the loader must read the primary, or it would put the
-   * old version back into every tier for a whole lifetime.
+   * True when this response depends on something invalidated a moment ago: the write behind it
+   * may not have reached the nearest replica yet, so the loader must read the primary, or it
+   * would put the old version back into every tier for a whole lifetime. Loads that depend on
+   * nothing recently invalidated read the replica (far from the primary, that saves a round trip).
    */
   afterWrite: boolean;
 }
@@ -81,6 +83,12 @@ export interface EdgeCache {
   close(): Promise<void>;
 }
 
+/** Invalidation events read per poll before falling back to the whole log. */
+const POLL_WINDOW = 16;
+
+/** Waits between retries of an invalidation event that did not reach Redis (about 5 s in all). */
+const INVALIDATION_RETRY_DELAYS_MS = [100, 200, 400, 800, 1600, 2000];
+
 /** Local invalidation epochs kept before the oldest are forgotten (then loads are refused). */
 const MAX_TRACKED_TAGS = 50_000;
 
@@ -102,12 +110,16 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
   const lru = new ByteLru<CacheEntry>(config.l0MaxBytes);
   const guardOptions = { budgetMs: config.tierBudgetMs, logger, metrics };
   const kvGuard = new TierGuard("kv", guardOptions);
-  const redisGuard = new TierGuard("redis", guardOptions);
+  const redisBudgetMs = config.redisBudgetMs ?? config.tierBudgetMs;
+  const redisGuard = new TierGuard("redis", { ...guardOptions, budgetMs: redisBudgetMs });
   const opened = options.kv
     ? await kvGuard.run(() => KvTier.open(options.kv!), undefined)
     : undefined;
   const kvTier = opened?.tier;
   const redisTier = options.redis ? new RedisTier(options.redis, nodeId) : undefined;
+  // L2 on the request path (reads, fills, leases). Outside Redis's region a round trip to it
+  // costs more than this region's replica, so a far node keeps Redis to invalidation events.
+  const sharedTier = config.redisInRegion === false ? undefined : redisTier;
   /** Last invalidation seq applied from the Redis log; undefined until the first poll. */
   let seenSeq = opened?.invalidationSeq;
   const tagTtlMs = Math.max(
@@ -122,12 +134,26 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
   // Local invalidation epochs: a load that started before its tags were invalidated is not kept.
   let epoch = 0;
   let forgottenBefore = 0;
-  let lastInvalidationAt = Number.NEGATIVE_INFINITY;
+  let lastFlushAt = Number.NEGATIVE_INFINITY;
   const primaryReadsAfterWriteMs = options.primaryReadsAfterWriteMs ?? 10_000;
-  const originRead = (): OriginRead => ({
-    afterWrite: now() - lastInvalidationAt < primaryReadsAfterWriteMs,
-  });
   const tagEpochs = new Map<string, number>();
+  /** Tags whose L1 entries are being deleted, with how many deletions of each are running. */
+  const deletingFromL1 = new Map<string, number>();
+  /** When each tracked tag was last invalidated on this node (cache clock). */
+  const tagInvalidatedAt = new Map<string, number>();
+  const recentlyChanged = (tags: readonly string[]): boolean => {
+    const since = now() - primaryReadsAfterWriteMs;
+    return lastFlushAt > since ||
+      tags.some((tag) => (tagInvalidatedAt.get(tag) ?? -Infinity) > since);
+  };
+  /** Reads the nearest replica, and the primary again when the result depends on a fresh write. */
+  async function loadFresh(lookup: CacheLookup): Promise<CacheValue> {
+    const afterFlush = lastFlushAt > now() - primaryReadsAfterWriteMs;
+    const value = await lookup.load({ afterWrite: afterFlush });
+    return !afterFlush && recentlyChanged(value.tags)
+      ? await lookup.load({ afterWrite: true })
+      : value;
+  }
 
   metrics.gauge("l0_bytes", () => lru.bytes);
   metrics.gauge("l0_entries", () => lru.size);
@@ -168,12 +194,24 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
     return tags.some((tag) => (tagEpochs.get(tag) ?? 0) > since);
   }
 
+  /** An entry read from a shared tier, unless its tags were invalidated while it was read. */
+  function current(entry: CacheEntry | undefined, readSince: number): CacheEntry | undefined {
+    return entry && !invalidatedSince(entry.tags, readSince) ? entry : undefined;
+  }
+
   async function readL1(key: string): Promise<CacheEntry | undefined> {
-    return kvTier ? await kvGuard.run(() => kvTier.get(key), undefined) : undefined;
+    if (!kvTier) return undefined;
+    const since = epoch;
+    const entry = current(await kvGuard.run(() => kvTier.get(key), undefined), since);
+    // Read while its tags' L1 entries were being deleted: it may be the old one, which L0 would
+    // then serve for a whole fresh lifetime.
+    return entry?.tags.some((tag) => deletingFromL1.has(tag)) ? undefined : entry;
   }
 
   async function readL2(key: string): Promise<CacheEntry | undefined> {
-    return redisTier ? await redisGuard.run(() => redisTier.get(key), undefined) : undefined;
+    if (!sharedTier) return undefined;
+    const since = epoch;
+    return current(await redisGuard.run(() => sharedTier.get(key), undefined), since);
   }
 
   /** Loads from the origin and stores in every tier unless an invalidation overtook the load. */
@@ -183,7 +221,7 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
     metrics.inc("origin_fetches");
     let value: CacheValue;
     try {
-      value = await lookup.load(originRead());
+      value = await loadFresh(lookup);
     } catch (error) {
       metrics.inc("origin_errors");
       throw error;
@@ -198,10 +236,10 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
     if (invalidatedSince(entry.tags, startEpoch)) return entry;
     fillL0(lookup.key, entry);
     fillL1(lookup.key, entry);
-    if (redisTier) {
+    if (sharedTier) {
       track(redisGuard.run(
         () =>
-          redisTier.set(lookup.key, entry, {
+          sharedTier.set(lookup.key, entry, {
             ttlMs: entry.expiresAt - now(),
             tagTtlMs,
             seenSeq: startSeq,
@@ -214,9 +252,9 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
 
   /** A miss: take the lease, or wait briefly for the node holding it to fill L2. */
   async function loadWithLease(lookup: CacheLookup): Promise<CacheResult> {
-    if (!redisTier) return { entry: await loadOrigin(lookup), source: "MISS" };
+    if (!sharedTier) return { entry: await loadOrigin(lookup), source: "MISS" };
     const leased = await redisGuard.run(
-      () => redisTier.acquireLease(lookup.key, config.leaseMs),
+      () => sharedTier.acquireLease(lookup.key, config.leaseMs),
       true,
     );
     if (!leased) {
@@ -235,7 +273,7 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
     try {
       return { entry: await loadOrigin(lookup), source: "MISS" };
     } finally {
-      if (leased) track(redisGuard.run(() => redisTier.releaseLease(lookup.key), undefined));
+      if (leased) track(redisGuard.run(() => sharedTier.releaseLease(lookup.key), undefined));
     }
   }
 
@@ -252,15 +290,17 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
           fillL1(lookup.key, shared);
           return;
         }
-        const leased = redisTier
-          ? await redisGuard.run(() => redisTier.acquireLease(lookup.key, config.leaseMs), true)
+        const leased = sharedTier
+          ? await redisGuard.run(() => sharedTier.acquireLease(lookup.key, config.leaseMs), true)
           : true;
         // Another node is refreshing it: keep serving stale, its result reaches L2.
         if (!leased) return;
         try {
           await loadOrigin(lookup);
         } finally {
-          if (redisTier) await redisGuard.run(() => redisTier.releaseLease(lookup.key), undefined);
+          if (sharedTier) {
+            await redisGuard.run(() => sharedTier.releaseLease(lookup.key), undefined);
+          }
         }
       } finally {
         revalidating.delete(lookup.key);
@@ -302,39 +342,91 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
     }
   }
 
-  function applyInvalidation(tags: readonly string[]): Promise<unknown> {
+  /** Drops `tags` from every local tier; loads and L1 reads already running are refused. */
+  async function applyInvalidation(tags: readonly string[]): Promise<void> {
+    markInvalidated(tags);
+    if (!kvTier) return;
+    for (const tag of tags) deletingFromL1.set(tag, (deletingFromL1.get(tag) ?? 0) + 1);
+    try {
+      await kvGuard.run(() => Promise.all(tags.map((tag) => kvTier.deleteTag(tag))), []);
+    } finally {
+      for (const tag of tags) {
+        const left = deletingFromL1.get(tag)! - 1;
+        if (left > 0) deletingFromL1.set(tag, left);
+        else deletingFromL1.delete(tag);
+      }
+    }
+  }
+
+  function markInvalidated(tags: readonly string[]): void {
     epoch++;
-    lastInvalidationAt = now();
+    const at = now();
     for (const tag of tags) {
       tagEpochs.set(tag, epoch);
+      tagInvalidatedAt.set(tag, at);
       lru.deleteTag(tag);
     }
     if (tagEpochs.size > MAX_TRACKED_TAGS) {
       tagEpochs.clear();
+      tagInvalidatedAt.clear();
       forgottenBefore = epoch;
+      lastFlushAt = at;
     }
-    if (!kvTier) return Promise.resolve();
-    return kvGuard.run(
-      () => Promise.all(tags.map((tag) => kvTier.deleteTag(tag))),
-      [],
-    );
   }
 
   async function flushLocal(): Promise<void> {
     epoch++;
-    lastInvalidationAt = now();
+    lastFlushAt = now();
     forgottenBefore = epoch;
     tagEpochs.clear();
+    tagInvalidatedAt.clear();
     lru.clear();
     if (kvTier) await kvGuard.run(() => kvTier.bumpGeneration(), undefined);
   }
 
+  /**
+   * The log's newest events: a short read usually covers all this node has not seen (one small
+   * answer per poll, also from far regions); the whole log only when it does not.
+   */
+  async function readInvalidationLog(tier: RedisTier): Promise<InvalidationEvent[] | undefined> {
+    const recent = await redisGuard.run(() => tier.recentInvalidations(POLL_WINDOW), undefined);
+    const covered = !recent || recent.length < POLL_WINDOW || seenSeq === undefined ||
+      (recent.at(-1)?.seq ?? 0) <= seenSeq + 1;
+    if (covered) return recent;
+    return await redisGuard.run(() => tier.recentInvalidations(INVALIDATION_LOG_LENGTH), undefined);
+  }
+
+  /**
+   * Logs one invalidation event in Redis. Other nodes learn of a write only from it, so it is
+   * tried even while the tier looks down (a slow poll a moment ago must not lose it).
+   */
+  async function publishInvalidation(tier: RedisTier, tags: string[]): Promise<boolean> {
+    try {
+      await withTimeout(tier.invalidate(tags), redisBudgetMs, "cache invalidation");
+      return true;
+    } catch (error) {
+      metrics.inc("tier_errors", { tier: "redis" });
+      logger.debug("cache invalidation not logged", errorFields(error));
+      return false;
+    }
+  }
+
+  /** Retries a failed invalidation event with backoff until it lands, the node closes or 5 s pass. */
+  async function retryInvalidation(tier: RedisTier, tags: string[]): Promise<void> {
+    for (const wait of INVALIDATION_RETRY_DELAYS_MS) {
+      await delay(wait);
+      if (closed) return;
+      if (await publishInvalidation(tier, tags)) {
+        logger.info("cache invalidation reached the other nodes after a retry", { tags });
+        return;
+      }
+    }
+    logger.error("cache invalidation reached this node only", { tags });
+  }
+
   async function pollInvalidations(): Promise<void> {
     if (!redisTier) return;
-    const events = await redisGuard.run(
-      () => redisTier.recentInvalidations(INVALIDATION_LOG_LENGTH),
-      undefined,
-    );
+    const events = await readInvalidationLog(redisTier);
     if (!events) return;
     const newest = events[0]?.seq ?? 0;
     if (seenSeq === undefined) {
@@ -388,7 +480,7 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
       if (lookup.key.length > MAX_CACHE_KEY_LENGTH) {
         metrics.inc("bypasses");
         metrics.inc("origin_fetches");
-        const entry = await createEntry(await lookup.load(originRead()), {
+        const entry = await createEntry(await loadFresh(lookup), {
           kind: lookup.kind,
           windows: config.kinds[lookup.kind],
           now: now(),
@@ -418,11 +510,9 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
       if (unique.length === 0) return;
       metrics.inc("invalidations", undefined, unique.length);
       await applyInvalidation(unique);
-      if (redisTier) {
-        const done = await redisGuard.run(() => redisTier.invalidate(unique), undefined);
-        if (!done) {
-          logger.warn("cache invalidation reached this node only", { tags: unique });
-        }
+      if (redisTier && !await publishInvalidation(redisTier, unique)) {
+        logger.warn("cache invalidation reached this node only, retrying", { tags: unique });
+        track(retryInvalidation(redisTier, unique));
       }
     },
     async settled() {

@@ -1,7 +1,8 @@
 /**
  * A failure breaker: after a failure, callers skip the dependency for `coolDownMs` instead of
- * waiting on it again; the first call after the cool-down probes it. Health changes are reported
- * once per outage (when it starts and when it ends), never per call.
+ * waiting on it again; the first call after the cool-down probes it (or, with a `probe`, a
+ * background check does, and callers keep skipping it until that succeeds). Health changes are
+ * reported once per outage (when it starts and when it ends), never per call.
  */
 export interface Breaker {
   /** True while the cool-down after the last failure runs: skip the dependency. */
@@ -16,6 +17,12 @@ export interface Breaker {
 
 export interface BreakerOptions {
   coolDownMs: number;
+  /**
+   * Checks the dependency in the background when a cool-down ends; the breaker stays open until
+   * a check succeeds, so no caller waits on a dependency that swallows requests (a network
+   * partition) more than once per outage.
+   */
+  probe?: () => Promise<unknown>;
   /** Called when the dependency becomes unhealthy (with the error) or healthy again. */
   onHealthChange?: (healthy: boolean, error?: unknown) => void;
   now?: () => number;
@@ -26,8 +33,18 @@ export function createBreaker(options: BreakerOptions): Breaker {
   const now = options.now ?? performance.now.bind(performance);
   let openUntil = -Infinity;
   let healthy = true;
-  return {
-    isOpen: () => now() < openUntil,
+  let probing = false;
+  const breaker: Breaker = {
+    isOpen() {
+      if (now() < openUntil) return true;
+      if (!options.probe || healthy) return false;
+      if (!probing) {
+        probing = true;
+        options.probe().then(() => breaker.succeed(), (error) => breaker.fail(error))
+          .finally(() => probing = false);
+      }
+      return true;
+    },
     retryAfterSeconds: () => Math.max(1, Math.ceil((openUntil - now()) / 1000)),
     get healthy() {
       return healthy;
@@ -42,4 +59,5 @@ export function createBreaker(options: BreakerOptions): Breaker {
       healthy = true;
     },
   };
+  return breaker;
 }

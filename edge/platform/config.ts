@@ -30,6 +30,11 @@ export interface Config {
   dataDir: string;
   /** Human-readable name of this edge node, used in logs and cache metrics. */
   region: string;
+  /**
+   * The region that holds the libSQL primary and Redis. An edge elsewhere keeps Redis off its
+   * request path and reports the calls that leave its region (`Server-Timing`).
+   */
+  primaryRegion: string;
   logLevel: LogLevel;
   database: DatabaseConfig & {
     /** After a shopper's write, their own reads go to the primary for this long. */
@@ -81,6 +86,13 @@ export interface CacheConfig {
   l0MaxBytes: number;
   /** Budget for one KV or Redis cache call; slower tiers are skipped. */
   tierBudgetMs: number;
+  /**
+   * Redis is in this node's region (default true): misses read L2 and take leases. False keeps
+   * Redis to invalidation events, since the nearest replica answers sooner than a far Redis.
+   */
+  redisInRegion?: boolean;
+  /** Budget for one Redis cache call when it differs from `tierBudgetMs` (a far node's). */
+  redisBudgetMs?: number;
   /** How long one node holds the cross-node revalidation lease. */
   leaseMs: number;
   /** How long a miss waits for another node's fetch before fetching itself. */
@@ -150,12 +162,22 @@ export function loadConfig(env: Env): Config {
     );
   }
   const databaseUrl = databaseUrlSetting(env, "DATABASE_URL") ?? `file:${dataDir}/shop.db`;
+  const region = text(env, "REGION") ?? "local";
+  const primaryRegion = text(env, "PRIMARY_REGION") ?? region;
+  const redisInRegion = primaryRegion === region;
+  // A far Redis needs a round trip more than a near one; 50 ms would skip it every time.
+  const redisTimeoutMs = integer(env, "REDIS_TIMEOUT_MS", redisInRegion ? 50 : 1000, {
+    min: 5,
+    max: 10_000,
+  });
+  const tierBudgetMs = integer(env, "CACHE_TIER_BUDGET_MS", 50, { min: 1, max: 10_000 });
   return {
     mode,
     port: integer(env, "PORT", 8000, { min: 0, max: 65535 }),
     hostname: text(env, "HOSTNAME") ?? "0.0.0.0",
     dataDir,
-    region: text(env, "REGION") ?? "local",
+    region,
+    primaryRegion,
     logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info"),
     database: {
       url: databaseUrl,
@@ -175,7 +197,7 @@ export function loadConfig(env: Env): Config {
       ? {
         url: httpUrl("UPSTASH_REDIS_REST_URL", upstashUrl),
         token: upstashToken,
-        timeoutMs: integer(env, "REDIS_TIMEOUT_MS", 50, { min: 5, max: 10_000 }),
+        timeoutMs: redisTimeoutMs,
       }
       : undefined,
     seedIfEmpty: boolean(env, "SEED_IF_EMPTY", !edge),
@@ -187,7 +209,10 @@ export function loadConfig(env: Env): Config {
     auth: authConfig(env, mode),
     cache: {
       l0MaxBytes: integer(env, "CACHE_L0_MAX_BYTES", 64 << 20, { min: 0, max: 4 << 30 }),
-      tierBudgetMs: integer(env, "CACHE_TIER_BUDGET_MS", 50, { min: 1, max: 10_000 }),
+      tierBudgetMs,
+      redisInRegion,
+      // In the region, Redis cache calls share the tier budget; a far node allows for distance.
+      redisBudgetMs: redisInRegion ? undefined : Math.max(tierBudgetMs, redisTimeoutMs),
       leaseMs: integer(env, "CACHE_LEASE_MS", 3000, { min: 100, max: 60_000 }),
       leaseWaitMs: integer(env, "CACHE_LEASE_WAIT_MS", 300, { min: 0, max: 10_000 }),
       invalidationPollMs: integer(env, "CACHE_INVALIDATION_POLL_MS", 250, { min: 20, max: 60_000 }),

@@ -103,9 +103,17 @@ export async function logIn(
     ["loginIp", clientIp(c)],
     ["loginAccount", await sha256Hex(credentials.email)],
   ]);
-  // The writer: a replica may not have an account registered a moment ago.
-  const user = await getUserByEmail(database.writer, credentials.email);
-  const result = await auth.passwords.verify(user?.passwordHash, credentials.password);
+  // The nearest copy first (in a far region the primary is a round trip away); it may lack an
+  // account registered a moment ago or hold an older password hash, so a miss asks the primary.
+  let user = await getUserByEmail(database.reader, credentials.email);
+  let result = await auth.passwords.verify(user?.passwordHash, credentials.password);
+  if (!user || !result.ok) {
+    const current = await getUserByEmail(database.writer, credentials.email);
+    if (current && current.passwordHash !== user?.passwordHash) {
+      user = current;
+      result = await auth.passwords.verify(user.passwordHash, credentials.password);
+    }
+  }
   if (!user || !result.ok) throw new InvalidCredentialsError();
   if (result.needsRehash) {
     await updateUserPasswordHash(

@@ -12,6 +12,9 @@
  *           (parallel_bench.ts)
  * - rss:    shop RSS while the load tool's shop-1000 preset runs against it (rss_bench.ts)
  * - ttfb:   cold vs warm product page time to first byte (ttfb_bench.ts)
+ * - regions: per region, TTFB, replication lag, invalidation propagation and the share served
+ *           without crossing a region, with an edge and replica per region vs one origin edge
+ *           over the same simulated distance (regions_bench.ts; chart in .tmp/bench/regions.svg)
  *
  * Each benchmark starts and stops its own servers; they never overlap. The replication benchmark
  * needs sqld and stays separate (replication_bench.ts).
@@ -26,6 +29,8 @@ import {
 import { benchParallel, formatParallel } from "./parallel_bench.ts";
 import { benchShopRss, formatShopRss } from "./rss_bench.ts";
 import { benchTtfb, formatTtfb } from "./ttfb_bench.ts";
+import { benchRegions, formatRegions } from "./regions_bench.ts";
+import { renderRegionsChart } from "./regions_chart.ts";
 
 interface Benchmark {
   title: string;
@@ -70,6 +75,16 @@ const BENCHMARKS: Record<string, Benchmark> = {
     async run() {
       const result = await benchTtfb();
       return { text: formatTtfb(result), result };
+    },
+  },
+  regions: {
+    title: "regions: edge and replica per region vs one origin edge, over simulated distance",
+    async run() {
+      const result = await benchRegions();
+      const chart = ".tmp/bench/regions.svg";
+      await Deno.mkdir(".tmp/bench", { recursive: true });
+      await Deno.writeTextFile(chart, renderRegionsChart(result));
+      return { text: `${formatRegions(result)}\nchart: ${chart}`, result };
     },
   },
 };

@@ -179,24 +179,61 @@ Deno.test("[cache] serves stale when the origin fails, until stale-if-error runs
   });
 });
 
-Deno.test("[cache] right after an invalidation, origin loads read the primary, not a lagging replica", async () => {
+Deno.test("[cache] right after an invalidation, what it touched is read from the primary, not a lagging replica", async (t) => {
   const clock = createClock();
   await withNodes(1, { now: clock.now, redis: false }, async (node) => {
-    const reads: boolean[] = [];
-    const lookup = (key: string) => ({
+    const reads: string[] = [];
+    const lookup = (key: string, tag: string) => ({
       kind: "product" as const,
       key,
       load: ({ afterWrite }: { afterWrite: boolean }) => {
-        reads.push(afterWrite);
-        return Promise.resolve({ body: key, contentType: "text/plain", tags: ["product:1"] });
+        reads.push(afterWrite ? "primary" : "replica");
+        return Promise.resolve({ body: key, contentType: "text/plain", tags: [tag] });
       },
     });
-    await node.cache.get(lookup("test:before-any-write"));
+    const readsOf = async (key: string, tag: string) => {
+      reads.length = 0;
+      await node.cache.get(lookup(key, tag));
+      return [...reads];
+    };
+    assert.deepEqual(await readsOf("test:before-any-write", "product:1"), ["replica"]);
     await node.cache.invalidate(["product:1"]);
-    await node.cache.get(lookup("test:just-after-write"));
-    clock.advance(10_001);
-    await node.cache.get(lookup("test:long-after-write"));
-    assert.deepEqual(reads, [false, true, false]);
+    await t.step("a response that depends on the write: the primary confirms it", async () => {
+      assert.deepEqual(await readsOf("test:just-after-write", "product:1"), ["replica", "primary"]);
+    });
+    await t.step(
+      "an unrelated response: the replica alone, no round trip to the primary",
+      async () => {
+        assert.deepEqual(await readsOf("test:unrelated", "product:2"), ["replica"]);
+      },
+    );
+    await t.step("once the replication window has passed: the replica alone", async () => {
+      clock.advance(10_001);
+      assert.deepEqual(await readsOf("test:long-after-write", "product:1"), ["replica"]);
+    });
+  });
+});
+
+Deno.test("[cache] a read racing an invalidation does not put the old entry back", async () => {
+  await withNodes(1, { redis: false }, async (node) => {
+    let version = 1;
+    const lookup = {
+      kind: "product" as const,
+      key: "test:race",
+      load: () =>
+        Promise.resolve({ body: `v${version}`, contentType: "text/plain", tags: ["product:9"] }),
+    };
+    await node.cache.get(lookup);
+    await node.cache.settled(); // in L0 and in L1
+    version = 2;
+    for (let round = 0; round < 5; round++) {
+      // The read starts while the invalidation is still deleting the L1 entry.
+      const invalidating = node.cache.invalidate(["product:9"]);
+      const racing = node.cache.get(lookup);
+      await Promise.all([invalidating, racing]);
+      await node.cache.settled();
+      assert.equal((await node.cache.get(lookup)).entry.body, "v2", `round ${round}`);
+    }
   });
 });
 

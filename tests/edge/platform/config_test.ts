@@ -78,6 +78,29 @@ Deno.test("[config] edge mode refuses, in one line, what the edge cannot give", 
   }
 });
 
+Deno.test("[config] an edge outside the primary region keeps Redis off its request path", async (t) => {
+  await t.step("in the primary region (the default): Redis is near", () => {
+    const config = loadConfig({ REGION: "eu-west" });
+    assert.equal(config.primaryRegion, "eu-west");
+    assert.equal(config.cache.redisInRegion, true);
+    assert.equal(config.cache.redisBudgetMs, undefined, "the tier budget applies");
+  });
+  await t.step("elsewhere: Redis carries events, with room for the distance", () => {
+    const upstash = { UPSTASH_REDIS_REST_URL: "http://127.0.0.1:1", UPSTASH_REDIS_REST_TOKEN: "t" };
+    const far = loadConfig({ REGION: "ap-southeast", PRIMARY_REGION: "us-east", ...upstash });
+    assert.equal(far.cache.redisInRegion, false);
+    assert.equal(far.upstash?.timeoutMs, 1000);
+    assert.equal(far.cache.redisBudgetMs, 1000);
+    const tuned = loadConfig({
+      REGION: "ap-southeast",
+      PRIMARY_REGION: "us-east",
+      REDIS_TIMEOUT_MS: "400",
+      ...upstash,
+    });
+    assert.equal(tuned.cache.redisBudgetMs, 400);
+  });
+});
+
 Deno.test("[config] a bad value fails with one line naming the variable", async (t) => {
   const cases: [Record<string, string>, RegExp][] = [
     [{ PORT: "eighty" }, /^PORT must be an integer/],

@@ -30,7 +30,7 @@
 
 import { Buffer } from "node:buffer";
 import { createClient, ErrorReply, RESP_TYPES } from "@redis/client";
-import { TimeoutError, withTimeout } from "../../edge/platform/timeout.ts";
+import { withTimeout } from "../../edge/platform/timeout.ts";
 import { startRedis } from "./redis.ts";
 
 /** Options for {@linkcode createUpstashGatewayHandler}. */
@@ -307,7 +307,8 @@ function openRedisLink(port: number, timeoutMs: number): RedisLink {
         );
       } catch (error) {
         if (error instanceof RedisUnavailableError) throw error;
-        const message = error instanceof TimeoutError ? error.message : String(error);
+        // A timeout, or node-redis' own (the client is offline, the socket closed).
+        const message = error instanceof Error ? error.message : String(error);
         throw new RedisUnavailableError(message, { cause: error });
       }
     },

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { openTestServices } from "../../fixtures.ts";
+import { closeAfterAll, openTestServices } from "../../fixtures.ts";
 
-const shop = await openTestServices({ productCount: 200 });
+const shop = closeAfterAll(await openTestServices({ productCount: 200 }));
 
 async function page(path: string) {
   const response = await shop.app.request(path);
@@ -81,8 +81,4 @@ Deno.test("[catalog pages] oversized request bodies are refused with 413", async
   });
   assert.equal(response.status, 413);
   assert.equal((await response.json()).error.code, "payload_too_large");
-});
-
-Deno.test("[catalog pages] closes fixtures", async () => {
-  await shop.close();
 });

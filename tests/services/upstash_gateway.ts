@@ -282,6 +282,7 @@ function openRedisLink(port: number, timeoutMs: number): RedisLink {
     await connecting;
     // Enqueued in one synchronous run, so node-redis writes them back to back and nothing else
     // lands between MULTI and EXEC; the chain id keeps a transaction whole across a reconnect.
+    // (client.multi() would decode EXEC's replies as text: its type mapping skips EXEC.)
     const options = {
       typeMapping: BINARY_SAFE,
       chainId: transaction ? Symbol("multi") : undefined,

@@ -74,3 +74,51 @@ export function createQueryCounter() {
     },
   };
 }
+
+/**
+ * Closes `fixture` once the calling test module is done, whether its tests passed, failed or
+ * were filtered out (`Deno.test.afterAll`), so a module can share one fixture across its tests
+ * without a test whose only job is teardown. Hooks run last-registered first.
+ *
+ * @example const shop = closeAfterAll(await openTestServices());
+ */
+export function closeAfterAll<T extends { close(): unknown }>(fixture: T): T {
+  Deno.test.afterAll(async () => {
+    await fixture.close();
+  });
+  return fixture;
+}
+
+/** An account for tests that sign in through the real routes. */
+export interface TestAccount {
+  email: string;
+  password: string;
+}
+
+/**
+ * Signs in through `POST /api/auth/login` (registering first when `register` is set) and
+ * returns the access token, so tests carry the token the shop itself issued.
+ */
+export async function accessTokenFor(
+  app: Hono,
+  account: TestAccount,
+  options: { register?: boolean } = {},
+): Promise<string> {
+  const origin = "http://localhost";
+  const post = (path: string) =>
+    app.request(`${origin}${path}`, {
+      method: "POST",
+      headers: { origin, "content-type": "application/json" },
+      body: JSON.stringify(account),
+    });
+  if (options.register) {
+    const registered = await post("/api/auth/register");
+    await registered.body?.cancel();
+    if (registered.status !== 202) throw new Error(`register answered ${registered.status}`);
+  }
+  const login = await post("/api/auth/login");
+  if (login.status !== 200) {
+    throw new Error(`login as "${account.email}" answered ${login.status}: ${await login.text()}`);
+  }
+  return (await login.json()).accessToken;
+}

@@ -353,9 +353,25 @@ function signingKeys(env: Env, name: string): JsonWebKey[] | undefined {
   return keys as JsonWebKey[];
 }
 
-/** Reads the process environment once; the only `Deno.env` access in the project. */
+/** Reads the process environment once; with `readToolConfigFromEnv`, the only `Deno.env` access. */
 export function readConfigFromEnv(): Config {
   return loadConfig(Deno.env.toObject());
+}
+
+/** Settings of the test tools (preflight, browser tests); the shop itself never reads them. */
+export interface ToolConfig {
+  /** The Chromium binary that browser tests drive. */
+  chromiumPath: string;
+}
+
+/** Builds the test tools' settings from environment variables. */
+export function loadToolConfig(env: Env): ToolConfig {
+  return { chromiumPath: text(env, "CHROMIUM_PATH") ?? "/usr/bin/chromium" };
+}
+
+/** Reads the test tools' settings from the process environment. */
+export function readToolConfigFromEnv(): ToolConfig {
+  return loadToolConfig(Deno.env.toObject());
 }
 
 function text(env: Env, name: string): string | undefined {

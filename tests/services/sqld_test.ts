@@ -86,6 +86,8 @@ Deno.test("[sqld] a write on the primary becomes visible on each replica", async
       );
       lags.push(...roundLags);
     }
+    // waitForCount fails the test when a write is not visible in time; the end state is exact.
+    for (const replica of cluster.replicas) assert.equal(await countItems(replica.httpUrl), 10);
     lags.sort((a, b) => a - b);
     console.log(
       `replication lag over ${lags.length} reads: median ${formatMs(lags[lags.length >> 1])}, max ${

@@ -14,23 +14,24 @@
  *   top-level `OK` status; integers and nulls stay as they are; arrays are encoded element-wise.
  * - `Authorization: Bearer <token>` (or `?_token=`) on every route; otherwise 401.
  * - Redis unreachable or too slow → 503 `{"error": "..."}` within the command timeout.
+ * - Values are bytes: a bulk string that is not UTF-8 reaches a base64 client unchanged.
  * - Lua shebang flags only Upstash knows (`#!lua flags=allow-key-locking`, used by
  *   `@upstash/ratelimit`) are dropped before the script reaches Redis; EVALSHA, SCRIPT LOAD and
  *   SCRIPT EXISTS keep speaking in the SHA-1 of the script as the client sent it.
+ *
+ * Redis is reached through node-redis (`@redis/client`) on one auto-pipelining connection; the
+ * gateway only translates between the REST shapes and RESP2 replies. Blocking commands (BLPOP and
+ * the like) would hold that connection for everyone: Upstash's REST API has no use for them.
  *
  * Run standalone for local development: `deno run -A tests/services/upstash_gateway.ts`.
  *
  * @module
  */
 
-import {
-  RedisPool,
-  RedisReplyError,
-  RedisUnavailableError,
-  RespSimpleString,
-  type RespValue,
-  startRedis,
-} from "./redis.ts";
+import { Buffer } from "node:buffer";
+import { createClient, ErrorReply, RESP_TYPES } from "@redis/client";
+import { withTimeout } from "../../edge/platform/timeout.ts";
+import { startRedis } from "./redis.ts";
 
 /** Options for {@linkcode createUpstashGatewayHandler}. */
 export interface UpstashGatewayHandlerOptions {
@@ -40,14 +41,12 @@ export interface UpstashGatewayHandlerOptions {
   token: string;
   /** Upper bound for each Redis round trip, in milliseconds; defaults to 2000. */
   commandTimeoutMs?: number;
-  /** Most Redis connections open at once; defaults to 16. */
-  maxConnections?: number;
 }
 
-/** A fetch-style handler that can be mounted (e.g. `app.mount("/upstash", handler)`), plus `close()` for its Redis pool. */
+/** A fetch-style handler that can be mounted (e.g. `app.mount("/upstash", handler)`), plus `close()` for its Redis connection. */
 export interface UpstashGatewayHandler {
   (request: Request): Promise<Response>;
-  /** Closes the Redis connections; later requests answer 503. */
+  /** Closes the Redis connection; later requests answer 503. */
   close(): Promise<void>;
 }
 
@@ -69,6 +68,24 @@ export interface UpstashGateway {
 
 type Command = string[];
 
+/**
+ * A RESP2 reply as node-redis decodes it here: a simple string (`+OK`) as a string, a bulk
+ * string as its raw bytes, an integer, nil, an array, or an error reply (nested in an array, or
+ * one command's answer in a pipeline).
+ */
+type Reply = string | Uint8Array | number | null | ErrorReply | Reply[];
+
+/** Bulk strings as bytes (binary-safe); simple strings stay strings, so `+OK` stays apart. */
+const BINARY_SAFE = { [RESP_TYPES.BLOB_STRING]: Buffer };
+
+/** Redis could not be reached, the connection broke, or a call timed out. */
+class RedisUnavailableError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "RedisUnavailableError";
+  }
+}
+
 /** A request that Upstash would reject with 400 before running anything. */
 class BadRequestError extends Error {
   constructor(message: string) {
@@ -86,12 +103,7 @@ function json(body: unknown, status = 200): Response {
 }
 
 function bytesToBase64(bytes: Uint8Array): string {
-  let binary = "";
-  const step = 0x8000;
-  for (let i = 0; i < bytes.length; i += step) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + step));
-  }
-  return btoa(binary);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
 }
 
 /** Shebang flags Upstash accepts but open-source Redis rejects ("Unexpected flag in script shebang"). */
@@ -155,7 +167,7 @@ class ScriptAdapter {
   }
 
   /** Maps a SCRIPT LOAD reply back to the hash of the script the client sent. */
-  reply(command: Command, reply: RespValue): RespValue {
+  reply(command: Command, reply: Reply): Reply {
     if (
       command[0].toUpperCase() === "SCRIPT" && command[1]?.toUpperCase() === "LOAD" &&
       reply instanceof Uint8Array
@@ -169,23 +181,23 @@ class ScriptAdapter {
 }
 
 /** Turns a reply into its JSON form; `base64` mirrors Upstash's `Upstash-Encoding: base64`. */
-function encodeValue(value: RespValue, base64: boolean, topLevel: boolean): unknown {
+function encodeValue(value: Reply, base64: boolean, topLevel: boolean): unknown {
   if (value === null || typeof value === "number") return value;
   if (value instanceof Uint8Array) return base64 ? bytesToBase64(value) : textDecoder.decode(value);
-  if (value instanceof RespSimpleString) {
-    // The client leaves a top-level "OK" alone but base64-decodes every other string.
-    if (!base64 || (topLevel && value.value === "OK")) return value.value;
-    return bytesToBase64(textEncoder.encode(value.value));
+  if (typeof value === "string") {
+    // A simple string. The client leaves a top-level "OK" alone but base64-decodes every other string.
+    if (!base64 || (topLevel && value === "OK")) return value;
+    return bytesToBase64(textEncoder.encode(value));
   }
-  if (value instanceof RedisReplyError) {
+  if (value instanceof ErrorReply) {
     // Only reachable nested in an array (e.g. a Lua table); Upstash flattens it to its message.
     return base64 ? bytesToBase64(textEncoder.encode(value.message)) : value.message;
   }
   return value.map((item) => encodeValue(item, base64, false));
 }
 
-function toEntry(value: RespValue, base64: boolean): { result: unknown } | { error: string } {
-  return value instanceof RedisReplyError
+function toEntry(value: Reply, base64: boolean): { result: unknown } | { error: string } {
+  return value instanceof ErrorReply
     ? { error: value.message }
     : { result: encodeValue(value, base64, true) };
 }
@@ -231,8 +243,85 @@ function isAuthorized(request: Request, url: URL, token: string): boolean {
   return given !== null && timingSafeEqual(given, token);
 }
 
+/** One node-redis connection, opened on first use; see {@linkcode openRedisLink}. */
+interface RedisLink {
+  /**
+   * Sends the commands back to back and resolves one reply each (error replies included).
+   * Rejects with {@linkcode RedisUnavailableError} when Redis is down or slower than the timeout.
+   */
+  send(commands: Command[], options?: { transaction?: boolean }): Promise<Reply[]>;
+  close(): void;
+}
+
+/** Connects lazily to `redis-server` on 127.0.0.1:`port`; every `send` is bounded by `timeoutMs`. */
+function openRedisLink(port: number, timeoutMs: number): RedisLink {
+  const client = createClient({
+    RESP: 2, // what Upstash's REST API speaks
+    socket: {
+      host: "127.0.0.1",
+      port,
+      connectTimeout: timeoutMs,
+      reconnectStrategy: (retries) => Math.min(50 * 2 ** retries, 1000),
+    },
+    // While disconnected, fail at once (a 503) instead of queueing behind a dead server.
+    disableOfflineQueue: true,
+    disableClientInfo: true,
+    commandOptions: { typeMapping: BINARY_SAFE },
+  });
+  // A broken connection surfaces as 503s on the requests that meet it; node-redis reconnects.
+  client.on("error", () => {});
+  let connecting: Promise<unknown> | undefined;
+  let closed = false;
+
+  async function exchange(commands: Command[], transaction: boolean): Promise<Reply[]> {
+    if (closed) throw new RedisUnavailableError("The gateway is closed");
+    connecting ??= client.connect().catch((error) => {
+      connecting = undefined;
+      throw error;
+    });
+    await connecting;
+    // Enqueued in one synchronous run, so node-redis writes them back to back and nothing else
+    // lands between MULTI and EXEC; the chain id keeps a transaction whole across a reconnect.
+    // (client.multi() would decode EXEC's replies as text: its type mapping skips EXEC.)
+    const options = {
+      typeMapping: BINARY_SAFE,
+      chainId: transaction ? Symbol("multi") : undefined,
+    };
+    const outcomes = await Promise.allSettled(
+      commands.map((command) => client.sendCommand(command, options)),
+    );
+    return outcomes.map((outcome) => {
+      // node-redis types replies for RESP3 too; over RESP2 only these shapes arrive.
+      if (outcome.status === "fulfilled") return outcome.value as unknown as Reply;
+      if (outcome.reason instanceof ErrorReply) return outcome.reason;
+      throw outcome.reason;
+    });
+  }
+
+  return {
+    async send(commands, options = {}) {
+      try {
+        return await withTimeout(
+          exchange(commands, options.transaction ?? false),
+          timeoutMs,
+          "Redis",
+        );
+      } catch (error) {
+        if (error instanceof RedisUnavailableError) throw error;
+        // A timeout, or node-redis' own (the client is offline, the socket closed).
+        const message = error instanceof Error ? error.message : String(error);
+        throw new RedisUnavailableError(message, { cause: error });
+      }
+    },
+    close() {
+      closed = true;
+      if (client.isOpen) client.destroy();
+    },
+  };
+}
+
 /**
- * Builds the gateway's request handler. It opens Redis connections lazily, so creating it has
+ * Builds the gateway's request handler. It opens its Redis connection lazily, so creating it has
  * no side effects; call `close()` when done.
  *
  * @example
@@ -245,16 +334,14 @@ export function createUpstashGatewayHandler(
   options: UpstashGatewayHandlerOptions,
 ): UpstashGatewayHandler {
   if (!options.token) throw new TypeError("Upstash gateway token must not be empty");
-  const pool = new RedisPool(options.redisPort, {
-    timeoutMs: options.commandTimeoutMs ?? 2000,
-    maxConnections: options.maxConnections ?? 16,
-  });
-
+  const redis = openRedisLink(options.redisPort, options.commandTimeoutMs ?? 2000);
   const scripts = new ScriptAdapter();
 
-  async function send(commands: Command[], wrap?: [Command, Command]): Promise<RespValue[]> {
+  async function send(commands: Command[], wrap?: [Command, Command]): Promise<Reply[]> {
     const adapted = await Promise.all(commands.map((command) => scripts.command(command)));
-    const replies = await pool.send(wrap ? [wrap[0], ...adapted, wrap[1]] : adapted);
+    const replies = wrap
+      ? await redis.send([wrap[0], ...adapted, wrap[1]], { transaction: true })
+      : await redis.send(adapted);
     const offset = wrap ? 1 : 0;
     return replies.map((reply, i) => {
       const command = commands[i - offset];
@@ -274,13 +361,12 @@ export function createUpstashGatewayHandler(
   }
 
   async function runTransaction(commands: Command[], base64: boolean): Promise<Response> {
-    // One write on one leased connection: nothing else can interleave with MULTI ... EXEC.
     const replies = await send(commands, [["MULTI"], ["EXEC"]]);
     const queued = replies.slice(1, -1);
-    const refused = queued.find((reply) => reply instanceof RedisReplyError);
-    if (refused instanceof RedisReplyError) return json({ error: refused.message }, 400);
+    const refused = queued.find((reply) => reply instanceof ErrorReply);
+    if (refused instanceof ErrorReply) return json({ error: refused.message }, 400);
     const exec = replies[replies.length - 1];
-    if (exec instanceof RedisReplyError) return json({ error: exec.message }, 400);
+    if (exec instanceof ErrorReply) return json({ error: exec.message }, 400);
     if (!Array.isArray(exec)) return json({ error: "ERR transaction was aborted" }, 400);
     return json(exec.map((reply, i) => toEntry(scripts.reply(commands[i], reply), base64)));
   }
@@ -329,7 +415,7 @@ export function createUpstashGatewayHandler(
     }
   }
 
-  return Object.assign(handle, { close: () => pool.close() });
+  return Object.assign(handle, { close: () => Promise.resolve(redis.close()) });
 }
 
 /**

@@ -15,11 +15,14 @@ interface Fixture {
   post(path: string, body: unknown, headers?: HeadersInit): Promise<Response>;
 }
 
-async function withGateway(fn: (fixture: Fixture) => Promise<void>): Promise<void> {
+async function withGateway(
+  fn: (fixture: Fixture) => Promise<void>,
+  options: { commandTimeoutMs?: number } = {},
+): Promise<void> {
   const redis = await startRedis();
   let gateway: UpstashGateway | undefined;
   try {
-    gateway = await startUpstashGateway({ redisPort: redis.port, token: "test-token" });
+    gateway = await startUpstashGateway({ redisPort: redis.port, token: "test-token", ...options });
     const { url, token } = gateway;
     await fn({
       redis,
@@ -57,6 +60,28 @@ Deno.test("[upstash gateway] round-trips strings, unicode and binary-ish text", 
         }
       });
     }
+  });
+});
+
+Deno.test("[upstash gateway] returns bytes that are not UTF-8 exactly, in base64", async (t) => {
+  await withGateway(async ({ post }) => {
+    const base64 = { "upstash-encoding": "base64" };
+    // Lua writes the raw bytes: a JSON body cannot carry them in.
+    const write = "redis.call('SET', KEYS[1], string.char(0, 255, 128, 10, 195)) return 1";
+    await post("/", ["EVAL", write, "1", "bin"]).then((res) => res.body?.cancel());
+    const exact = btoa(String.fromCharCode(0, 255, 128, 10, 195));
+    await t.step("one command", async () => {
+      const res = await post("/", ["GET", "bin"], base64);
+      assert.deepEqual(await res.json(), { result: exact });
+    });
+    await t.step("pipeline, also nested in an array", async () => {
+      const res = await post("/pipeline", [["GET", "bin"], ["MGET", "bin", "none"]], base64);
+      assert.deepEqual(await res.json(), [{ result: exact }, { result: [exact, null] }]);
+    });
+    await t.step("transaction", async () => {
+      const res = await post("/multi-exec", [["GET", "bin"], ["STRLEN", "bin"]], base64);
+      assert.deepEqual(await res.json(), [{ result: exact }, { result: 5 }]);
+    });
   });
 });
 
@@ -357,4 +382,28 @@ Deno.test("[upstash gateway] fails fast with a 5xx when Redis dies", async (t) =
       assert.match((await res.json()).error, /Redis is unavailable/);
     });
   });
+});
+
+Deno.test("[upstash gateway] answers 503 within the command timeout while Redis hangs, then recovers", async (t) => {
+  await withGateway(async ({ client, redis, post }) => {
+    const redisClient = client();
+    assert.equal(await redisClient.set("hang", "before"), "OK");
+    redis.pause();
+    try {
+      await t.step("a request meets the 300 ms timeout", async () => {
+        const started = performance.now();
+        const res = await post("/", ["GET", "hang"]);
+        const elapsed = performance.now() - started;
+        assert.equal(res.status, 503);
+        assert.match((await res.json()).error, /Redis did not answer within 300 ms/);
+        // Generous: the bound proves a timeout fired, not how punctual timers are on a busy box.
+        assert.ok(elapsed < 2000, `took ${Math.round(elapsed)} ms`);
+      });
+    } finally {
+      redis.resume();
+    }
+    await t.step("answers again once Redis does", async () => {
+      assert.equal(await redisClient.get("hang"), "before");
+    });
+  }, { commandTimeoutMs: 300 });
 });

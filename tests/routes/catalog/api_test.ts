@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { sql } from "drizzle-orm";
 import type { ProductSummary } from "../../../db/catalog.ts";
-import { createQueryCounter, openTestServices, type TestServices } from "../../fixtures.ts";
+import {
+  closeAfterAll,
+  createQueryCounter,
+  openTestServices,
+  type TestServices,
+} from "../../fixtures.ts";
 
 type Listing = { items: ProductSummary[]; nextCursor: string | null };
 
@@ -26,8 +31,9 @@ async function walkAllPages(shop: TestServices, query: string): Promise<ProductS
 }
 
 const counter = createQueryCounter();
-const shop = await openTestServices({ productCount: 600, onQuery: counter.onQuery });
-// Deno.test cannot close top-level fixtures itself; the last test does.
+const shop = closeAfterAll(
+  await openTestServices({ productCount: 600, onQuery: counter.onQuery }),
+);
 
 Deno.test("[catalog api] lists categories", async () => {
   const { status, body } = await getJson<{ items: { slug: string }[] }>(shop, "/api/categories");
@@ -187,8 +193,4 @@ Deno.test("[catalog api] an unexpected error gives 500 with a request id and no 
   } finally {
     await broken.close().catch(() => {});
   }
-});
-
-Deno.test("[catalog api] closes fixtures", async () => {
-  await shop.close();
 });

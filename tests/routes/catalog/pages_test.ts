@@ -3,13 +3,15 @@ import type { ProductDetail } from "../../../db/catalog.ts";
 import { ADD_TO_CART_FORM } from "../../../islands/add_to_cart.ts";
 import { cacheKeys } from "../../../routes/catalog/cache_keys.ts";
 import { assets } from "../../../routes/ui/assets.ts";
-import { openTestServices } from "../../fixtures.ts";
+import { closeAfterAll, openTestServices } from "../../fixtures.ts";
 
 const ORIGIN = "http://localhost";
-const shop = await openTestServices({
-  productCount: 400,
-  env: { RATE_LIMIT_LOGIN_IP: "1000/60", RATE_LIMIT_REGISTER_IP: "1000/60" },
-});
+const shop = closeAfterAll(
+  await openTestServices({
+    productCount: 400,
+    env: { RATE_LIMIT_LOGIN_IP: "1000/60", RATE_LIMIT_REGISTER_IP: "1000/60" },
+  }),
+);
 
 async function page(path: string, headers: Record<string, string> = {}) {
   const response = await shop.app.request(`${ORIGIN}${path}`, { headers });
@@ -396,8 +398,4 @@ Deno.test("[catalog pages] oversized request bodies are refused with 413", async
   });
   assert.equal(response.status, 413);
   assert.equal((await response.json()).error.code, "payload_too_large");
-});
-
-Deno.test("[catalog pages] closes fixtures", async () => {
-  await shop.close();
 });

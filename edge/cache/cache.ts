@@ -2,47 +2,29 @@
  * The edge cache: L0 (in-process LRU) → L1 (Deno KV) → L2 (Upstash Redis) → origin, with
  * stale-while-revalidate, stale-if-error, per-node request coalescing, a cross-node lease and
  * tag invalidation propagated through a Redis event log that every node polls.
+ *
+ * This module composes the parts: the tier chain (tier_chain.ts), the invalidation tracker
+ * (invalidation.ts) and the read path (read_through.ts).
  */
 import type { Redis } from "@upstash/redis";
 import type { CacheConfig, CacheKind, CacheWindows } from "../platform/config.ts";
-import { findAppError } from "../platform/errors.ts";
 import { errorFields, type Logger } from "../platform/log.ts";
-import { type CacheEntry, type CacheValue, createEntry, entryBytes } from "./entry.ts";
+import { withTimeout } from "../platform/timeout.ts";
+import { BackgroundWork } from "./background.ts";
+import { boundedKey } from "./cache_key.ts";
+import type { CacheEntry } from "./entry.ts";
+import { type InvalidationLog, InvalidationTracker } from "./invalidation.ts";
 import { KvTier } from "./l1_kv.ts";
 import { INVALIDATION_LOG_LENGTH, RedisTier } from "./l2_redis.ts";
-import { ByteLru } from "./lru.ts";
+import { Leases } from "./leases.ts";
 import { CacheMetrics } from "./metrics.ts";
+import { type CacheLookup, type CacheResult, ReadThrough } from "./read_through.ts";
+import { TierChain } from "./tier_chain.ts";
 import { TierGuard } from "./tier_guard.ts";
 
-/** Logical keys are kept short; anything longer bypasses the cache (KV keys cap at 2 KiB). */
-export const MAX_CACHE_KEY_LENGTH = 512;
-
+export { MAX_READABLE_KEY_LENGTH } from "./cache_key.ts";
 export type { CacheEntry, CacheValue } from "./entry.ts";
-
-/** Which tier answered: a fresh hit in L0/L1/L2, the origin (MISS), or a stale entry. */
-export type CacheSource = "L0" | "L1" | "L2" | "MISS" | "STALE" | "BYPASS";
-
-/** How the origin should be read for one load. */
-export interface OriginRead {
-  /**
-   * True shortly after this node applied an invalidation: the write behind it may not have
-   * reached the nearest replica yet, so the loader must read the primary, or it would put the
-   * old version back into every tier for a whole lifetime.
-   */
-  afterWrite: boolean;
-}
-
-/** One cached lookup: the route's key and a loader that reads the origin through db/. */
-export interface CacheLookup {
-  kind: CacheKind;
-  key: string;
-  load: (read: OriginRead) => Promise<CacheValue>;
-}
-
-export interface CacheResult {
-  entry: CacheEntry;
-  source: CacheSource;
-}
+export type { CacheLookup, CacheResult, CacheSource, OriginRead } from "./read_through.ts";
 
 export interface EdgeCacheOptions {
   config: CacheConfig;
@@ -67,7 +49,10 @@ export interface EdgeCache {
   readonly metrics: CacheMetrics;
   /** The configured windows of a kind (for Cache-Control). */
   windows(kind: CacheKind): CacheWindows;
-  /** Returns the cached response for `lookup.key`, loading it from the origin when needed. */
+  /**
+   * Returns the cached response for `lookup.key`, loading it from the origin when needed. A
+   * cached "not found" is thrown again as a `NotFoundError` with the origin's message.
+   */
   get(lookup: CacheLookup): Promise<CacheResult>;
   /** Invalidates `tags` on this node, in L2 and (through the event log) on every other node. */
   invalidate(tags: string[]): Promise<void>;
@@ -81,9 +66,6 @@ export interface EdgeCache {
   close(): Promise<void>;
 }
 
-/** Local invalidation epochs kept before the oldest are forgotten (then loads are refused). */
-const MAX_TRACKED_TAGS = 50_000;
-
 /**
  * Builds a node's cache and starts its invalidation poll loop (when Redis is configured).
  *
@@ -96,354 +78,105 @@ const MAX_TRACKED_TAGS = 50_000;
 export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCache> {
   const { config, logger } = options;
   const now = options.now ?? Date.now;
-  const random = options.random ?? Math.random;
   const metrics = options.metrics ?? new CacheMetrics();
-  const nodeId = options.nodeId ?? crypto.randomUUID();
-  const lru = new ByteLru<CacheEntry>(config.l0MaxBytes);
+  const background = new BackgroundWork(logger);
   const guardOptions = { budgetMs: config.tierBudgetMs, logger, metrics };
-  const kvGuard = new TierGuard("kv", guardOptions);
-  const redisGuard = new TierGuard("redis", guardOptions);
-  const opened = options.kv
-    ? await kvGuard.run(() => KvTier.open(options.kv!), undefined)
-    : undefined;
-  const kvTier = opened?.tier;
-  const redisTier = options.redis ? new RedisTier(options.redis, nodeId) : undefined;
-  /** Last invalidation seq applied from the Redis log; undefined until the first poll. */
-  let seenSeq = opened?.invalidationSeq;
-  const tagTtlMs = Math.max(
-    ...Object.values(config.kinds).map((w) =>
-      w.freshMs * (1 + config.jitter) + w.staleWhileRevalidateMs + w.staleIfErrorMs
-    ),
-  ) + 60_000;
-
-  const inflight = new Map<string, Promise<CacheResult>>();
-  const revalidating = new Set<string>();
-  const background = new Set<Promise<unknown>>();
-  // Local invalidation epochs: a load that started before its tags were invalidated is not kept.
-  let epoch = 0;
-  let forgottenBefore = 0;
-  let lastInvalidationAt = Number.NEGATIVE_INFINITY;
-  const primaryReadsAfterWriteMs = options.primaryReadsAfterWriteMs ?? 10_000;
-  const originRead = (): OriginRead => ({
-    afterWrite: now() - lastInvalidationAt < primaryReadsAfterWriteMs,
-  });
-  const tagEpochs = new Map<string, number>();
-
-  metrics.gauge("l0_bytes", () => lru.bytes);
-  metrics.gauge("l0_entries", () => lru.size);
-
-  function track(work: Promise<unknown>): void {
-    const tracked = work.catch((error) => {
-      logger.debug("cache background work failed", errorFields(error));
-    }).finally(() => background.delete(tracked));
-    background.add(tracked);
-  }
-
-  const countHit = {
-    L0: metrics.counter("hits", { tier: "L0" }),
-    L1: metrics.counter("hits", { tier: "L1" }),
-    L2: metrics.counter("hits", { tier: "L2" }),
+  const guards = {
+    kv: new TierGuard("kv", guardOptions),
+    redis: new TierGuard("redis", guardOptions),
   };
-  function hit(entry: CacheEntry, source: "L0" | "L1" | "L2"): CacheResult {
-    countHit[source]();
-    return { entry, source };
-  }
+  const opened = options.kv ? await openKvTier(options.kv, config, logger) : undefined;
+  const redisTier = options.redis
+    ? new RedisTier(options.redis, {
+      nodeId: options.nodeId ?? crypto.randomUUID(),
+      maxEntries: config.redisMaxEntries,
+    })
+    : undefined;
+  const chain = new TierChain({
+    l0MaxBytes: config.l0MaxBytes,
+    kv: opened && { tier: opened.tier, guard: guards.kv },
+    redis: redisTier && { tier: redisTier, guard: guards.redis, tagTtlMs: tagTtlMs(config) },
+    now,
+    background,
+  });
+  const tracker = new InvalidationTracker({
+    tiers: chain,
+    log: redisTier && redisInvalidationLog(redisTier, guards.redis),
+    seenSeq: opened?.invalidationSeq,
+    now,
+    primaryReadsAfterWriteMs: options.primaryReadsAfterWriteMs ?? 10_000,
+    metrics,
+  });
+  const reads = new ReadThrough({
+    config,
+    chain,
+    leases: redisTier && new Leases(redisTier, guards.redis, config.leaseMs),
+    tracker,
+    background,
+    metrics,
+    now,
+    random: options.random ?? Math.random,
+  });
+  metrics.gauge("l0_bytes", () => chain.sizes.l0Bytes);
+  metrics.gauge("l0_entries", () => chain.sizes.l0Entries);
+  metrics.gauge("l1_generation_entries", () => chain.sizes.l1Entries);
+  await tracker.poll();
+  tracker.startPolling(config.invalidationPollMs, logger);
 
-  function stale(entry: CacheEntry): CacheResult {
-    metrics.inc("stale_served");
-    return { entry, source: "STALE" };
+  async function settled(): Promise<void> {
+    await background.settled();
+    await Promise.all([guards.kv.idle(), guards.redis.idle()]);
   }
-
-  function fillL0(key: string, entry: CacheEntry): void {
-    lru.set(key, entry, { bytes: entryBytes(entry), tags: entry.tags });
-  }
-
-  function fillL1(key: string, entry: CacheEntry): void {
-    if (!kvTier) return;
-    track(kvGuard.run(() => kvTier.set(key, entry, entry.expiresAt - now()), "skipped"));
-  }
-
-  function invalidatedSince(tags: readonly string[], since: number): boolean {
-    if (since < forgottenBefore) return true;
-    return tags.some((tag) => (tagEpochs.get(tag) ?? 0) > since);
-  }
-
-  async function readL1(key: string): Promise<CacheEntry | undefined> {
-    return kvTier ? await kvGuard.run(() => kvTier.get(key), undefined) : undefined;
-  }
-
-  async function readL2(key: string): Promise<CacheEntry | undefined> {
-    return redisTier ? await redisGuard.run(() => redisTier.get(key), undefined) : undefined;
-  }
-
-  /** Loads from the origin and stores in every tier unless an invalidation overtook the load. */
-  async function loadOrigin(lookup: CacheLookup): Promise<CacheEntry> {
-    const startEpoch = epoch;
-    const startSeq = seenSeq ?? 0;
-    metrics.inc("origin_fetches");
-    let value: CacheValue;
-    try {
-      value = await lookup.load(originRead());
-    } catch (error) {
-      metrics.inc("origin_errors");
-      throw error;
-    }
-    const entry = await createEntry(value, {
-      kind: lookup.kind,
-      windows: config.kinds[lookup.kind],
-      now: now(),
-      jitter: config.jitter,
-      random: random(),
-    });
-    if (invalidatedSince(entry.tags, startEpoch)) return entry;
-    fillL0(lookup.key, entry);
-    fillL1(lookup.key, entry);
-    if (redisTier) {
-      track(redisGuard.run(
-        () =>
-          redisTier.set(lookup.key, entry, {
-            ttlMs: entry.expiresAt - now(),
-            tagTtlMs,
-            seenSeq: startSeq,
-          }),
-        false,
-      ));
-    }
-    return entry;
-  }
-
-  /** A miss: take the lease, or wait briefly for the node holding it to fill L2. */
-  async function loadWithLease(lookup: CacheLookup): Promise<CacheResult> {
-    if (!redisTier) return { entry: await loadOrigin(lookup), source: "MISS" };
-    const leased = await redisGuard.run(
-      () => redisTier.acquireLease(lookup.key, config.leaseMs),
-      true,
-    );
-    if (!leased) {
-      metrics.inc("lease_waits");
-      const deadline = performance.now() + config.leaseWaitMs;
-      while (performance.now() < deadline && !redisGuard.down) {
-        await delay(Math.min(20, config.leaseWaitMs));
-        const filled = await readL2(lookup.key);
-        if (filled && now() < filled.freshUntil) {
-          fillL0(lookup.key, filled);
-          fillL1(lookup.key, filled);
-          return hit(filled, "L2");
-        }
-      }
-    }
-    try {
-      return { entry: await loadOrigin(lookup), source: "MISS" };
-    } finally {
-      if (leased) track(redisGuard.run(() => redisTier.releaseLease(lookup.key), undefined));
-    }
-  }
-
-  /** Refreshes a stale key in the background, once per node; across nodes, once per lease. */
-  function revalidate(lookup: CacheLookup): void {
-    if (revalidating.has(lookup.key)) return;
-    revalidating.add(lookup.key);
-    metrics.inc("revalidations");
-    track((async () => {
-      try {
-        const shared = await readL2(lookup.key);
-        if (shared && now() < shared.freshUntil) {
-          fillL0(lookup.key, shared);
-          fillL1(lookup.key, shared);
-          return;
-        }
-        const leased = redisTier
-          ? await redisGuard.run(() => redisTier.acquireLease(lookup.key, config.leaseMs), true)
-          : true;
-        // Another node is refreshing it: keep serving stale, its result reaches L2.
-        if (!leased) return;
-        try {
-          await loadOrigin(lookup);
-        } finally {
-          if (redisTier) await redisGuard.run(() => redisTier.releaseLease(lookup.key), undefined);
-        }
-      } finally {
-        revalidating.delete(lookup.key);
-      }
-    })());
-  }
-
-  /** Below L0: L1, then L2, then stale candidates, then the origin. Runs once per key at a time. */
-  async function resolve(lookup: CacheLookup, l0?: CacheEntry): Promise<CacheResult> {
-    const l1 = await readL1(lookup.key);
-    if (l1 && now() < l1.freshUntil) {
-      fillL0(lookup.key, l1);
-      return hit(l1, "L1");
-    }
-    const l2 = await readL2(lookup.key);
-    if (l2 && now() < l2.freshUntil) {
-      fillL0(lookup.key, l2);
-      fillL1(lookup.key, l2);
-      return hit(l2, "L2");
-    }
-    let candidate: CacheEntry | undefined;
-    for (const entry of [l0, l1, l2]) {
-      if (entry && now() < entry.expiresAt && entry.freshUntil > (candidate?.freshUntil ?? 0)) {
-        candidate = entry;
-      }
-    }
-    if (candidate && now() < candidate.staleUntil) {
-      if (candidate !== l0) fillL0(lookup.key, candidate);
-      revalidate(lookup);
-      return stale(candidate);
-    }
-    metrics.inc("misses");
-    try {
-      return await loadWithLease(lookup);
-    } catch (error) {
-      // stale-if-error: an origin failure, not an answer such as 404 or a bad cursor.
-      if (candidate && isOriginFailure(error)) return stale(candidate);
-      throw error;
-    }
-  }
-
-  function applyInvalidation(tags: readonly string[]): Promise<unknown> {
-    epoch++;
-    lastInvalidationAt = now();
-    for (const tag of tags) {
-      tagEpochs.set(tag, epoch);
-      lru.deleteTag(tag);
-    }
-    if (tagEpochs.size > MAX_TRACKED_TAGS) {
-      tagEpochs.clear();
-      forgottenBefore = epoch;
-    }
-    if (!kvTier) return Promise.resolve();
-    return kvGuard.run(
-      () => Promise.all(tags.map((tag) => kvTier.deleteTag(tag))),
-      [],
-    );
-  }
-
-  async function flushLocal(): Promise<void> {
-    epoch++;
-    lastInvalidationAt = now();
-    forgottenBefore = epoch;
-    tagEpochs.clear();
-    lru.clear();
-    if (kvTier) await kvGuard.run(() => kvTier.bumpGeneration(), undefined);
-  }
-
-  async function pollInvalidations(): Promise<void> {
-    if (!redisTier) return;
-    const events = await redisGuard.run(
-      () => redisTier.recentInvalidations(INVALIDATION_LOG_LENGTH),
-      undefined,
-    );
-    if (!events) return;
-    const newest = events[0]?.seq ?? 0;
-    if (seenSeq === undefined) {
-      // A new node with empty local tiers: nothing to apply, start from here.
-      seenSeq = newest;
-    } else if (newest < seenSeq) {
-      // Redis lost its data (restart, flush): local tiers may hold anything; start over.
-      await flushLocal();
-      seenSeq = newest;
-    } else if (newest > seenSeq) {
-      const oldest = events.at(-1)?.seq ?? 0;
-      if (oldest > seenSeq + 1) {
-        await flushLocal(); // fell behind the trimmed log
-      } else {
-        const pending = events.filter((event) => event.seq > seenSeq!).reverse();
-        const tags = [...new Set(pending.flatMap((event) => event.tags))];
-        metrics.inc("invalidation_events", undefined, pending.length);
-        await applyInvalidation(tags);
-      }
-      seenSeq = newest;
-    } else {
-      return;
-    }
-    const seq = seenSeq;
-    if (kvTier) await kvGuard.run(() => kvTier.saveInvalidationSeq(seq), undefined);
-  }
-
-  let closed = false;
-  let pollTimer: ReturnType<typeof setTimeout> | undefined;
-  let polling: Promise<void> | undefined;
-  function schedulePoll(): void {
-    if (closed || !redisTier) return;
-    pollTimer = setTimeout(() => {
-      polling = pollInvalidations().catch((error) => {
-        logger.warn("cache invalidation poll failed", errorFields(error));
-      }).finally(() => {
-        polling = undefined;
-        schedulePoll();
-      });
-    }, config.invalidationPollMs);
-  }
-  await pollInvalidations();
-  schedulePoll();
-
   return {
     metrics,
     windows: (kind) => config.kinds[kind],
-    pollInvalidations,
-    peek: (key) => lru.get(key),
-    async get(lookup) {
-      if (lookup.key.length > MAX_CACHE_KEY_LENGTH) {
-        metrics.inc("bypasses");
-        metrics.inc("origin_fetches");
-        const entry = await createEntry(await lookup.load(originRead()), {
-          kind: lookup.kind,
-          windows: config.kinds[lookup.kind],
-          now: now(),
-          jitter: 0,
-          random: 0.5,
-        });
-        return { entry, source: "BYPASS" };
-      }
-      const l0 = lru.get(lookup.key);
-      const at = now();
-      if (l0 && at < l0.freshUntil) return hit(l0, "L0");
-      if (l0 && at < l0.staleUntil) {
-        revalidate(lookup);
-        return stale(l0);
-      }
-      const running = inflight.get(lookup.key);
-      if (running) {
-        metrics.inc("coalesced_waits");
-        return await running;
-      }
-      const leader = resolve(lookup, l0).finally(() => inflight.delete(lookup.key));
-      inflight.set(lookup.key, leader);
-      return await leader;
-    },
+    get: (lookup) => reads.get(lookup),
     async invalidate(tags) {
-      const unique = [...new Set(tags)];
-      if (unique.length === 0) return;
-      metrics.inc("invalidations", undefined, unique.length);
-      await applyInvalidation(unique);
-      if (redisTier) {
-        const done = await redisGuard.run(() => redisTier.invalidate(unique), undefined);
-        if (!done) {
-          logger.warn("cache invalidation reached this node only", { tags: unique });
-        }
+      const bounded = tags.map(boundedKey);
+      if (!await tracker.invalidate(bounded)) {
+        logger.warn("cache invalidation reached this node only", { tags: bounded });
       }
     },
-    async settled() {
-      while (background.size > 0) await Promise.all([...background]);
-    },
+    pollInvalidations: () => tracker.poll(),
+    peek: (key) => chain.peek(boundedKey(key)),
+    settled,
     async close() {
-      closed = true;
-      clearTimeout(pollTimer);
-      await polling;
-      while (background.size > 0) await Promise.all([...background]);
+      await tracker.stopPolling();
+      await settled();
     },
   };
 }
 
-/** True for failures worth hiding behind stale content; false for answers like 404. */
-function isOriginFailure(error: unknown): boolean {
-  // AppErrors (also when wrapped) and Hono's HTTPException both carry a status.
-  const status = findAppError(error)?.status ?? (error as { status?: unknown } | null)?.status;
-  return typeof status === "number" ? status >= 500 : true;
+/** Start-up is not a request: KV gets longer than a tier call to answer before L1 is left out. */
+const KV_OPEN_BUDGET_MS = 5000;
+
+async function openKvTier(
+  kv: Deno.Kv,
+  config: CacheConfig,
+  logger: Logger,
+): Promise<Awaited<ReturnType<typeof KvTier.open>> | undefined> {
+  const budgetMs = Math.max(config.tierBudgetMs, KV_OPEN_BUDGET_MS);
+  try {
+    return await withTimeout(KvTier.open(kv, { maxEntries: config.kvMaxEntries }), budgetMs, "KV");
+  } catch (error) {
+    logger.warn("cache tier kv unavailable at start-up, running without it", errorFields(error));
+    return undefined;
+  }
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** How long a tag's key set in L2 outlives the writes that add to it: the longest entry life. */
+function tagTtlMs(config: CacheConfig): number {
+  const lifetimes = Object.values(config.kinds).map((w) =>
+    w.freshMs * (1 + config.jitter) + w.staleWhileRevalidateMs + w.staleIfErrorMs
+  );
+  return Math.max(...lifetimes) + 60_000;
+}
+
+/** The invalidation log in L2, behind its guard (unreachable: `undefined` and `false`). */
+function redisInvalidationLog(tier: RedisTier, guard: TierGuard): InvalidationLog {
+  return {
+    recent: () => guard.run(() => tier.recentInvalidations(INVALIDATION_LOG_LENGTH), undefined),
+    publish: async (tags) =>
+      (await guard.run(() => tier.invalidate(tags), undefined)) !== undefined,
+  };
 }

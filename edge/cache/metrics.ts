@@ -13,8 +13,7 @@ export type CacheCounter =
   | "invalidations"
   | "invalidation_events"
   | "lease_waits"
-  | "tier_errors"
-  | "bypasses";
+  | "tier_errors";
 
 const HELP: Record<CacheCounter, string> = {
   hits: "Responses answered from a cache tier",
@@ -28,7 +27,6 @@ const HELP: Record<CacheCounter, string> = {
   invalidation_events: "Invalidation events applied from other nodes",
   lease_waits: "Misses that waited for another node's fetch",
   tier_errors: "KV or Redis calls that failed or ran over budget",
-  bypasses: "Requests not cached (key too long)",
 };
 
 /** Counters with optional labels, plus gauges read at render time. */

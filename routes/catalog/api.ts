@@ -60,6 +60,7 @@ export function catalogApi(deps: { database: Database; cache: EdgeCache }): Hono
     return cached(c, {
       kind: "product",
       key: cacheKeys.productJson(slug),
+      notFoundTags: [cacheTags.slug(slug)],
       load: async ({ afterWrite }) => {
         const reader = deps.database.readerFor({ recentWrite: afterWrite });
         const product = await getProductBySlug(reader, slug);

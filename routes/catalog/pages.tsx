@@ -50,6 +50,7 @@ export function catalogPages(deps: { database: Database; cache: EdgeCache }): Ho
     return cached(c, {
       kind: "listing",
       key: cacheKeys.categoryPage(slug, query),
+      notFoundTags: [cacheTags.categories],
       load: async ({ afterWrite }) => {
         const reader = deps.database.readerFor({ recentWrite: afterWrite });
         const category = await getCategoryBySlug(reader, slug);
@@ -75,6 +76,7 @@ export function catalogPages(deps: { database: Database; cache: EdgeCache }): Ho
     return cached(c, {
       kind: "product",
       key: cacheKeys.productPage(slug),
+      notFoundTags: [cacheTags.slug(slug)],
       load: async ({ afterWrite }) => {
         const reader = deps.database.readerFor({ recentWrite: afterWrite });
         const product = await getProductBySlug(reader, slug);

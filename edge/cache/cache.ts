@@ -98,6 +98,7 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
     redis: redisTier && { tier: redisTier, guard: guards.redis, tagTtlMs: tagTtlMs(config) },
     now,
     background,
+    metrics,
   });
   const tracker = new InvalidationTracker({
     tiers: chain,

@@ -10,6 +10,7 @@ import type { LocalTiers } from "./invalidation.ts";
 import type { KvTier } from "./l1_kv.ts";
 import type { RedisTier } from "./l2_redis.ts";
 import { ByteLru } from "./lru.ts";
+import type { CacheMetrics } from "./metrics.ts";
 import type { TierGuard } from "./tier_guard.ts";
 
 /** The tiers, fastest first. */
@@ -19,6 +20,13 @@ export type LowerTierName = "L1" | "L2";
 
 const TIERS: readonly TierName[] = ["L0", "L1", "L2"];
 const LOWER_TIERS: readonly LowerTierName[] = ["L1", "L2"];
+
+/**
+ * Background writes one lower tier may have in flight. When a tier answers slower than misses
+ * arrive, further fills are skipped rather than queued: the queue would grow without bound in
+ * memory, and reads would wait behind it.
+ */
+export const MAX_PENDING_FILLS = 32;
 
 /** What the lower tiers hold for a key: the first fresh entry, and any non-fresh ones before it. */
 export interface LowerRead {
@@ -36,6 +44,7 @@ export interface TierChainOptions {
   /** The cache clock (ms). */
   now: () => number;
   background: BackgroundWork;
+  metrics: CacheMetrics;
 }
 
 /** Reads and fills L0 → L1 → L2, and drops tags or everything from the local tiers. */
@@ -45,6 +54,8 @@ export class TierChain implements LocalTiers {
   readonly #redis: TierChainOptions["redis"];
   readonly #now: () => number;
   readonly #background: BackgroundWork;
+  readonly #metrics: CacheMetrics;
+  readonly #pendingFills = { L1: 0, L2: 0 };
   #purging = false;
 
   constructor(options: TierChainOptions) {
@@ -53,6 +64,7 @@ export class TierChain implements LocalTiers {
     this.#redis = options.redis;
     this.#now = options.now;
     this.#background = options.background;
+    this.#metrics = options.metrics;
     this.#purgeOtherKvGenerations();
   }
 
@@ -147,17 +159,27 @@ export class TierChain implements LocalTiers {
       this.#l0.set(key, entry, { bytes: entryBytes(entry), tags: entry.tags });
     } else if (tier === "L1" && this.#kv) {
       const { tier: kv, guard } = this.#kv;
-      this.#background.track(
-        guard.run(() => kv.set(key, entry, ttlMs), "skipped").then(() => {
-          if (kv.hasOtherGenerations) this.#purgeOtherKvGenerations();
-        }),
-      );
+      this.#fill("L1", async () => {
+        await guard.run(() => kv.set(key, entry, ttlMs), "skipped");
+        if (kv.hasOtherGenerations) this.#purgeOtherKvGenerations();
+      });
     } else if (tier === "L2" && this.#redis) {
       const { tier: redis, guard, tagTtlMs } = this.#redis;
-      this.#background.track(
-        guard.run(() => redis.set(key, entry, { ttlMs, tagTtlMs, seenSeq }), false),
+      this.#fill(
+        "L2",
+        () => guard.run(() => redis.set(key, entry, { ttlMs, tagTtlMs, seenSeq }), false),
       );
     }
+  }
+
+  /** Runs one background fill of a lower tier, or skips it when too many are in flight. */
+  #fill(tier: LowerTierName, write: () => Promise<unknown>): void {
+    if (this.#pendingFills[tier] >= MAX_PENDING_FILLS) {
+      this.#metrics.inc("fills_skipped", { tier });
+      return;
+    }
+    this.#pendingFills[tier]++;
+    this.#background.track(write().finally(() => this.#pendingFills[tier]--));
   }
 
   /** Deletes L1 keys of old generations in the background, one purge at a time. */

@@ -111,6 +111,30 @@ export async function startSharedRedis(): Promise<SharedRedis> {
   };
 }
 
+/** `kv` with entry reads and writes answering `ms` late, as on a CPU busy with other work. */
+export function slowedKv(kv: Deno.Kv, ms: number): Deno.Kv {
+  const late = <T>(answer: Promise<T>) =>
+    answer.then((value) => new Promise<T>((resolve) => setTimeout(() => resolve(value), ms)));
+  return new Proxy(kv, {
+    get(target, property) {
+      if (property === "atomic") {
+        return () => {
+          const op = target.atomic();
+          const commit = op.commit.bind(op);
+          op.commit = () => late(commit());
+          return op;
+        };
+      }
+      const value = Reflect.get(target, property, target);
+      if (typeof value !== "function") return value;
+      if (property === "get" || property === "set") {
+        return (...args: unknown[]) => late(value.apply(target, args));
+      }
+      return value.bind(target);
+    },
+  });
+}
+
 /** A controllable cache clock. */
 export function createClock(start = Date.UTC(2026, 5, 1)) {
   let now = start;

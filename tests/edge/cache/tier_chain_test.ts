@@ -4,19 +4,22 @@ import { type CacheEntry, createEntry, createNotFoundEntry } from "../../../edge
 import { KvTier } from "../../../edge/cache/l1_kv.ts";
 import { RedisTier } from "../../../edge/cache/l2_redis.ts";
 import { CacheMetrics } from "../../../edge/cache/metrics.ts";
-import { TierChain } from "../../../edge/cache/tier_chain.ts";
+import { MAX_PENDING_FILLS, TierChain } from "../../../edge/cache/tier_chain.ts";
 import { TierGuard } from "../../../edge/cache/tier_guard.ts";
 import { redisCacheKeys } from "../../../edge/keys.ts";
 import { createLogger } from "../../../edge/platform/log.ts";
-import { createClock, startSharedRedis, testCacheConfig } from "./cache_fixtures.ts";
+import { createClock, slowedKv, startSharedRedis, testCacheConfig } from "./cache_fixtures.ts";
 
 const windows = testCacheConfig().kinds.product;
 
 /** A chain over its own KV file and its own Redis, closed when the test's `await using` ends. */
-async function openChain(options: { kvMaxEntries?: number; redisMaxEntries?: number } = {}) {
+async function openChain(
+  options: { kvMaxEntries?: number; redisMaxEntries?: number; kvDelayMs?: number } = {},
+) {
   const clock = createClock();
   const kvDir = await Deno.makeTempDir({ prefix: "tier-chain-kv-" });
-  const kv = await Deno.openKv(`${kvDir}/kv.sqlite`);
+  const realKv = await Deno.openKv(`${kvDir}/kv.sqlite`);
+  const kv = options.kvDelayMs ? slowedKv(realKv, options.kvDelayMs) : realKv;
   const redis = await startSharedRedis();
   const logger = createLogger("error", { write: () => {} });
   const metrics = new CacheMetrics();
@@ -36,6 +39,7 @@ async function openChain(options: { kvMaxEntries?: number; redisMaxEntries?: num
     redis: { tier: redisTier, guard: guards.redis, tagTtlMs: 60_000 },
     now: clock.now,
     background,
+    metrics,
   });
   async function settled() {
     await background.settled();
@@ -64,9 +68,10 @@ async function openChain(options: { kvMaxEntries?: number; redisMaxEntries?: num
       for await (const item of kv.list({ prefix: ["cache"] })) if (item.key[2] === "e") count++;
       return count;
     },
+    metrics,
     async [Symbol.asyncDispose]() {
       await settled();
-      kv.close();
+      realKv.close();
       await redis.stop();
       await Deno.remove(kvDir, { recursive: true }).catch(() => {});
     },
@@ -175,4 +180,18 @@ Deno.test("[tier chain] L2 holds at most redisMaxEntries entries and evicted key
   assert.equal(await client.hlen(redisCacheKeys.entryTags), 10);
   assert.equal(await client.scard(redisCacheKeys.tag("tag:shared")), 10);
   assert.equal(await client.exists(redisCacheKeys.tag("tag:0")), 0);
+});
+
+Deno.test("[tier chain] fills of a tier slower than the misses are skipped, not queued", async () => {
+  await using t = await openChain({ kvDelayMs: 200 });
+  const entries = await Promise.all(Array.from({ length: 100 }, (_, i) => t.entry(`v${i}`)));
+  // Synchronously, as a burst of misses would: nothing answers in between.
+  entries.forEach((entry, i) => t.chain.store(`burst:${i}`, entry, 0));
+  const skipped = t.metrics.value("fills_skipped", { tier: "L1" });
+  assert.equal(skipped, 100 - MAX_PENDING_FILLS, "at most MAX_PENDING_FILLS in flight");
+  await t.settled();
+  assert.equal(await t.kvEntryCount(), MAX_PENDING_FILLS);
+  t.chain.store("after", await t.entry("after"), 0);
+  await t.settled();
+  assert.equal((await t.kvTier.get("after"))?.body, "after", "fills resume once they drain");
 });

@@ -276,10 +276,10 @@ Deno.test("[cache] invalidation reaches another node within one poll interval (m
       `invalidation propagation between two nodes (poll ${pollMs} ms, 50 updates): ` +
         `p50 ${p50.toFixed(1)} ms, max ${max.toFixed(1)} ms`,
     );
-    // Bounds a busy machine keeps: the poll, not the 300 s lifetime, removes the entry. An
-    // update lands at a random point of the cycle, so the median is about half an interval.
-    assert.ok(p50 < pollMs + 100, `p50 ${p50} ms`);
-    assert.ok(max < pollMs + 1000, `max ${max} ms`);
+    // Bounds a busy machine keeps (p50 240 ms, max 750 ms seen beside a CPU hog; about 150
+    // and 260 ms on a quiet one): the poll, not the 300 s lifetime, removes the entry.
+    assert.ok(p50 < 2 * pollMs, `p50 ${p50} ms`);
+    assert.ok(max < 2000, `max ${max} ms`);
   });
 });
 

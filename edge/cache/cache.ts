@@ -80,38 +80,37 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
   const now = options.now ?? Date.now;
   const metrics = options.metrics ?? new CacheMetrics();
   const background = new BackgroundWork(logger);
-  const guardOptions = { budgetMs: config.tierBudgetMs, logger, metrics };
-  const guards = {
-    kv: new TierGuard("kv", guardOptions),
-    redis: new TierGuard("redis", guardOptions),
-  };
-  const opened = options.kv ? await openKvTier(options.kv, config, logger) : undefined;
-  const redisTier = options.redis
-    ? new RedisTier(options.redis, {
-      nodeId: options.nodeId ?? crypto.randomUUID(),
-      maxEntries: config.redisMaxEntries,
-    })
-    : undefined;
+  const { guards, redisBudgetMs, opened, redisTier, sharedTier } = await openTiers(
+    options,
+    metrics,
+  );
   const chain = new TierChain({
     l0MaxBytes: config.l0MaxBytes,
     kv: opened && { tier: opened.tier, guard: guards.kv },
-    redis: redisTier && { tier: redisTier, guard: guards.redis, tagTtlMs: tagTtlMs(config) },
+    redis: sharedTier && { tier: sharedTier, guard: guards.redis, tagTtlMs: tagTtlMs(config) },
     now,
     background,
     metrics,
   });
   const tracker = new InvalidationTracker({
     tiers: chain,
-    log: redisTier && redisInvalidationLog(redisTier, guards.redis),
+    log: redisTier && redisInvalidationLog(redisTier, {
+      guard: guards.redis,
+      budgetMs: redisBudgetMs,
+      metrics,
+      logger,
+    }),
     seenSeq: opened?.invalidationSeq,
     now,
     primaryReadsAfterWriteMs: options.primaryReadsAfterWriteMs ?? 10_000,
     metrics,
+    logger,
+    background,
   });
   const reads = new ReadThrough({
     config,
     chain,
-    leases: redisTier && new Leases(redisTier, guards.redis, config.leaseMs),
+    leases: sharedTier && new Leases(sharedTier, guards.redis, config.leaseMs),
     tracker,
     background,
     metrics,
@@ -122,7 +121,7 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
   metrics.gauge("l0_entries", () => chain.sizes.l0Entries);
   metrics.gauge("l1_generation_entries", () => chain.sizes.l1Entries);
   await tracker.poll();
-  tracker.startPolling(config.invalidationPollMs, logger);
+  tracker.startPolling(config.invalidationPollMs);
 
   async function settled(): Promise<void> {
     await background.settled();
@@ -133,19 +132,38 @@ export async function createEdgeCache(options: EdgeCacheOptions): Promise<EdgeCa
     windows: (kind) => config.kinds[kind],
     get: (lookup) => reads.get(lookup),
     async invalidate(tags) {
-      const bounded = tags.map(boundedKey);
-      if (!await tracker.invalidate(bounded)) {
-        logger.warn("cache invalidation reached this node only", { tags: bounded });
-      }
+      await tracker.invalidate(tags.map(boundedKey));
     },
     pollInvalidations: () => tracker.poll(),
     peek: (key) => chain.peek(boundedKey(key)),
     settled,
     async close() {
-      await tracker.stopPolling();
+      await tracker.close();
       await settled();
     },
   };
+}
+
+/** The KV and Redis tiers behind their guards, as `options` and the settings ask. */
+async function openTiers(options: EdgeCacheOptions, metrics: CacheMetrics) {
+  const { config, logger } = options;
+  const guardOptions = { budgetMs: config.tierBudgetMs, logger, metrics };
+  const redisBudgetMs = config.redisBudgetMs ?? config.tierBudgetMs;
+  const guards = {
+    kv: new TierGuard("kv", guardOptions),
+    redis: new TierGuard("redis", { ...guardOptions, budgetMs: redisBudgetMs }),
+  };
+  const opened = options.kv ? await openKvTier(options.kv, config, logger) : undefined;
+  const redisTier = options.redis
+    ? new RedisTier(options.redis, {
+      nodeId: options.nodeId ?? crypto.randomUUID(),
+      maxEntries: config.redisMaxEntries,
+    })
+    : undefined;
+  // L2 on the request path (reads, fills, leases). Outside Redis's region a round trip to it
+  // costs more than this region's replica, so a far node keeps Redis to invalidation events.
+  const sharedTier = config.redisInRegion === false ? undefined : redisTier;
+  return { guards, redisBudgetMs, opened, redisTier, sharedTier };
 }
 
 /** Start-up is not a request: KV gets longer than a tier call to answer before L1 is left out. */
@@ -173,11 +191,27 @@ function tagTtlMs(config: CacheConfig): number {
   return Math.max(...lifetimes) + 60_000;
 }
 
-/** The invalidation log in L2, behind its guard (unreachable: `undefined` and `false`). */
-function redisInvalidationLog(tier: RedisTier, guard: TierGuard): InvalidationLog {
+/**
+ * The invalidation log in L2 (unreachable: `undefined` and `false`). Reads go through the guard;
+ * an event is tried even while the guard says down, since other nodes learn of a write only from
+ * it (a slow poll a moment ago must not lose it).
+ */
+function redisInvalidationLog(
+  tier: RedisTier,
+  options: { guard: TierGuard; budgetMs: number; metrics: CacheMetrics; logger: Logger },
+): InvalidationLog {
   return {
-    recent: () => guard.run(() => tier.recentInvalidations(INVALIDATION_LOG_LENGTH), undefined),
-    publish: async (tags) =>
-      (await guard.run(() => tier.invalidate(tags), undefined)) !== undefined,
+    recent: (count = INVALIDATION_LOG_LENGTH) =>
+      options.guard.run(() => tier.recentInvalidations(count), undefined),
+    async publish(tags) {
+      try {
+        await withTimeout(tier.invalidate(tags), options.budgetMs, "cache invalidation");
+        return true;
+      } catch (error) {
+        options.metrics.inc("tier_errors", { tier: "redis" });
+        options.logger.debug("cache invalidation not logged", errorFields(error));
+        return false;
+      }
+    },
   };
 }

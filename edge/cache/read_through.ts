@@ -9,7 +9,13 @@ import type { CacheConfig, CacheKind } from "../platform/config.ts";
 import { findAppError, NotFoundError } from "../platform/errors.ts";
 import type { BackgroundWork } from "./background.ts";
 import { boundedKey } from "./cache_key.ts";
-import { type CacheEntry, type CacheValue, createEntry, createNotFoundEntry } from "./entry.ts";
+import {
+  boundedTags,
+  type CacheEntry,
+  type CacheValue,
+  createEntry,
+  createNotFoundEntry,
+} from "./entry.ts";
 import type { InvalidationTracker } from "./invalidation.ts";
 import type { Leases } from "./leases.ts";
 import type { CacheMetrics } from "./metrics.ts";
@@ -21,9 +27,10 @@ export type CacheSource = "L0" | "L1" | "L2" | "MISS" | "STALE";
 /** How the origin should be read for one load. */
 export interface OriginRead {
   /**
-   * True shortly after this node applied an invalidation: the write behind it may not have
-   * reached the nearest replica yet, so the loader must read the primary, or it would put the
-   * old version back into every tier for a whole lifetime.
+   * True when this response depends on something invalidated a moment ago: the write behind it
+   * may not have reached the nearest replica yet, so the loader must read the primary, or it
+   * would put the old version back into every tier for a whole lifetime. Loads that depend on
+   * nothing recently invalidated read the replica (far from the primary, that saves a round trip).
    */
   afterWrite: boolean;
 }
@@ -108,7 +115,7 @@ export class ReadThrough {
   /** Below L0: L1, then L2, then stale candidates, then the origin. */
   async #resolve(lookup: CacheLookup, key: string, l0?: CacheEntry): Promise<CacheResult> {
     const { chain, now, metrics } = this.#o;
-    const lower = await chain.readLower(key);
+    const lower = await chain.readLower(key, { current: this.#currentSince() });
     if (lower.hit) return this.#hit(lower.hit.entry, lower.hit.source);
     let candidate: CacheEntry | undefined;
     for (const entry of [l0, ...lower.stale]) {
@@ -153,7 +160,7 @@ export class ReadThrough {
     const deadline = performance.now() + config.leaseWaitMs;
     while (performance.now() < deadline && !leases?.down) {
       await delay(Math.min(20, config.leaseWaitMs));
-      const { hit } = await chain.readLower(key, ["L2"]);
+      const { hit } = await chain.readLower(key, { tiers: ["L2"], current: this.#currentSince() });
       if (hit) return this.#hit(hit.entry, hit.source);
     }
     return undefined;
@@ -170,7 +177,10 @@ export class ReadThrough {
   }
 
   async #refresh(lookup: CacheLookup, key: string): Promise<void> {
-    const { hit } = await this.#o.chain.readLower(key, ["L2"]);
+    const { hit } = await this.#o.chain.readLower(key, {
+      tiers: ["L2"],
+      current: this.#currentSince(),
+    });
     if (hit) return;
     const leases = this.#o.leases;
     // Another node holding the lease is refreshing it: keep serving stale, its result reaches L2.
@@ -194,10 +204,10 @@ export class ReadThrough {
 
   /** Calls the loader: its value, or a negative entry for a 404; other errors are thrown. */
   async #fetchEntry(lookup: CacheLookup): Promise<CacheEntry> {
-    const { config, now, metrics, tracker } = this.#o;
+    const { config, now, metrics } = this.#o;
     let value: CacheValue;
     try {
-      value = await lookup.load({ afterWrite: tracker.readsPrimary() });
+      value = await this.#loadFresh(lookup);
     } catch (error) {
       const status = clientErrorStatus(error);
       if (status === undefined) metrics.inc("origin_errors");
@@ -216,6 +226,34 @@ export class ReadThrough {
       jitter: config.jitter,
       random: this.#o.random(),
     });
+  }
+
+  /**
+   * Reads the nearest replica, and the primary again when the answer depends on a fresh write:
+   * its tags (or, for a 404, what would make the missing thing appear) changed a moment ago.
+   */
+  async #loadFresh(lookup: CacheLookup): Promise<CacheValue> {
+    const { tracker } = this.#o;
+    const afterFlush = tracker.readsPrimaryForAll();
+    const fromPrimary = () => lookup.load({ afterWrite: true });
+    let value: CacheValue;
+    try {
+      value = await lookup.load({ afterWrite: afterFlush });
+    } catch (error) {
+      const missing = clientErrorStatus(error) === 404 && !afterFlush &&
+        tracker.recentlyChanged(boundedTags(lookup.notFoundTags ?? []));
+      if (missing) return await fromPrimary();
+      throw error;
+    }
+    return !afterFlush && tracker.recentlyChanged(boundedTags(value.tags))
+      ? await fromPrimary()
+      : value;
+  }
+
+  /** Accepts an entry read from a lower tier unless its tags were invalidated during the read. */
+  #currentSince(): (entry: CacheEntry) => boolean {
+    const stamp = this.#o.tracker.startLoad();
+    return (entry) => !this.#o.tracker.overtook(stamp, entry.tags);
   }
 
   #hit(entry: CacheEntry, source: "L0" | "L1" | "L2"): CacheResult {

@@ -56,6 +56,8 @@ export class TierChain implements LocalTiers {
   readonly #background: BackgroundWork;
   readonly #metrics: CacheMetrics;
   readonly #pendingFills = { L1: 0, L2: 0 };
+  /** Tags whose L1 entries are being deleted, with how many deletions of each are running. */
+  readonly #deletingFromL1 = new Map<string, number>();
   #purging = false;
 
   constructor(options: TierChainOptions) {
@@ -85,12 +87,16 @@ export class TierChain implements LocalTiers {
   /**
    * Reads `tiers` in order; the first fresh entry is copied into every faster tier and returned
    * as the hit. Entries found before it that are no longer fresh come back as stale candidates.
+   * An entry `current` refuses (its tags were invalidated while it was read) counts as absent.
    */
-  async readLower(key: string, tiers: readonly LowerTierName[] = LOWER_TIERS): Promise<LowerRead> {
+  async readLower(
+    key: string,
+    options: { tiers?: readonly LowerTierName[]; current?: (entry: CacheEntry) => boolean } = {},
+  ): Promise<LowerRead> {
     const stale: CacheEntry[] = [];
-    for (const tier of tiers) {
+    for (const tier of options.tiers ?? LOWER_TIERS) {
       const entry = await this.#read(tier, key);
-      if (!entry) continue;
+      if (!entry || (options.current && !options.current(entry))) continue;
       if (this.#now() < entry.freshUntil) {
         this.#fillAbove(tier, key, entry);
         return { hit: { entry, source: tier }, stale };
@@ -116,11 +122,22 @@ export class TierChain implements LocalTiers {
     else this.#fillAbove("origin", key, entry, seenSeq);
   }
 
-  /** Deletes every L0 and L1 entry carrying one of `tags`. */
+  /** Deletes every L0 entry (at once) and L1 entry carrying one of `tags`. */
   async dropTags(tags: readonly string[]): Promise<void> {
     for (const tag of tags) this.#l0.deleteTag(tag);
     const kv = this.#kv;
-    if (kv) await kv.guard.run(() => Promise.all(tags.map((tag) => kv.tier.deleteTag(tag))), []);
+    if (!kv) return;
+    const deleting = this.#deletingFromL1;
+    for (const tag of tags) deleting.set(tag, (deleting.get(tag) ?? 0) + 1);
+    try {
+      await kv.guard.run(() => Promise.all(tags.map((tag) => kv.tier.deleteTag(tag))), []);
+    } finally {
+      for (const tag of tags) {
+        const left = deleting.get(tag)! - 1;
+        if (left > 0) deleting.set(tag, left);
+        else deleting.delete(tag);
+      }
+    }
   }
 
   /** Drops every L0 and L1 entry (L1 by starting a new generation). */
@@ -141,7 +158,10 @@ export class TierChain implements LocalTiers {
   async #read(tier: LowerTierName, key: string): Promise<CacheEntry | undefined> {
     if (tier === "L1") {
       const kv = this.#kv;
-      return kv ? await kv.guard.run(() => kv.tier.get(key), undefined) : undefined;
+      const entry = kv ? await kv.guard.run(() => kv.tier.get(key), undefined) : undefined;
+      // Read while its tags' L1 entries were being deleted: it may be the old one, which L0
+      // would then serve for a whole fresh lifetime.
+      return entry?.tags.some((tag) => this.#deletingFromL1.has(tag)) ? undefined : entry;
     }
     const redis = this.#redis;
     return redis ? await redis.guard.run(() => redis.tier.get(key), undefined) : undefined;

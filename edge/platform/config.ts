@@ -66,6 +66,13 @@ export interface CacheConfig {
   l0MaxBytes: number;
   /** Budget for one KV or Redis cache call; slower tiers are skipped. */
   tierBudgetMs: number;
+  /**
+   * Redis is in this node's region (default true): misses read L2 and take leases. False keeps
+   * Redis to invalidation events, since the nearest replica answers sooner than a far Redis.
+   */
+  redisInRegion?: boolean;
+  /** Budget for one Redis cache call when it differs from `tierBudgetMs` (a far node's). */
+  redisBudgetMs?: number;
   /** How long one node holds the cross-node revalidation lease. */
   leaseMs: number;
   /** How long a miss waits for another node's fetch before fetching itself. */

@@ -203,24 +203,98 @@ Deno.test("[cache] serves stale when the origin fails, until stale-if-error runs
   });
 });
 
-Deno.test("[cache] right after an invalidation, origin loads read the primary, not a lagging replica", async () => {
+Deno.test("[cache] right after an invalidation, what it touched is read from the primary, not a lagging replica", async (t) => {
   const clock = createClock();
   await withNodes(1, { now: clock.now, redis: false }, async (node) => {
-    const reads: boolean[] = [];
-    const lookup = (key: string) => ({
+    const reads: string[] = [];
+    const lookup = (key: string, tag: string) => ({
       kind: "product" as const,
       key,
       load: ({ afterWrite }: { afterWrite: boolean }) => {
-        reads.push(afterWrite);
-        return Promise.resolve({ body: key, contentType: "text/plain", tags: ["product:1"] });
+        reads.push(afterWrite ? "primary" : "replica");
+        return Promise.resolve({ body: key, contentType: "text/plain", tags: [tag] });
       },
     });
-    await node.cache.get(lookup("test:before-any-write"));
+    const readsOf = async (key: string, tag: string) => {
+      reads.length = 0;
+      await node.cache.get(lookup(key, tag));
+      return [...reads];
+    };
+    assert.deepEqual(await readsOf("test:before-any-write", "product:1"), ["replica"]);
     await node.cache.invalidate(["product:1"]);
-    await node.cache.get(lookup("test:just-after-write"));
-    clock.advance(10_001);
-    await node.cache.get(lookup("test:long-after-write"));
-    assert.deepEqual(reads, [false, true, false]);
+    await t.step("a response that depends on the write: the primary confirms it", async () => {
+      assert.deepEqual(await readsOf("test:just-after-write", "product:1"), ["replica", "primary"]);
+    });
+    await t.step(
+      "an unrelated response: the replica alone, no round trip to the primary",
+      async () => {
+        assert.deepEqual(await readsOf("test:unrelated", "product:2"), ["replica"]);
+      },
+    );
+    await t.step("once the replication window has passed: the replica alone", async () => {
+      clock.advance(10_001);
+      assert.deepEqual(await readsOf("test:long-after-write", "product:1"), ["replica"]);
+    });
+  });
+});
+
+Deno.test("[cache] a read racing an invalidation does not put the old entry back", async () => {
+  await withNodes(1, { redis: false }, async (node) => {
+    let version = 1;
+    const lookup = {
+      kind: "product" as const,
+      key: "test:race",
+      load: () =>
+        Promise.resolve({ body: `v${version}`, contentType: "text/plain", tags: ["product:9"] }),
+    };
+    await node.cache.get(lookup);
+    await node.cache.settled(); // in L0 and in L1
+    version = 2;
+    for (let round = 0; round < 5; round++) {
+      // The read starts while the invalidation is still deleting the L1 entry.
+      const invalidating = node.cache.invalidate(["product:9"]);
+      const racing = node.cache.get(lookup);
+      await Promise.all([invalidating, racing]);
+      await node.cache.settled();
+      assert.equal((await node.cache.get(lookup)).entry.body, "v2", `round ${round}`);
+    }
+  });
+});
+
+Deno.test("[cache] a 404 for a slug invalidated a moment ago is confirmed by the primary", async () => {
+  await withNodes(1, { redis: false }, async (node) => {
+    const reads: string[] = [];
+    const lookup = {
+      kind: "product" as const,
+      key: "test:lagging-replica-404",
+      notFoundTags: ["slug:just-created"],
+      load: ({ afterWrite }: { afterWrite: boolean }) => {
+        reads.push(afterWrite ? "primary" : "replica");
+        // The replica has not seen the product that now carries this slug.
+        return afterWrite
+          ? Promise.resolve({ body: "found", contentType: "text/plain", tags: ["product:7"] })
+          : Promise.reject(new NotFoundError("Product not found"));
+      },
+    };
+    await node.cache.invalidate(["slug:just-created"]);
+    assert.equal((await node.cache.get(lookup)).entry.body, "found");
+    assert.deepEqual(reads, ["replica", "primary"]);
+  });
+});
+
+Deno.test("[cache] a node outside Redis's region keeps Redis to invalidation events", async () => {
+  await using own = await startSharedRedis();
+  const far = { redis: own, config: { redisInRegion: false } };
+  await withNodes(1, far, async (node) => {
+    const product = coldProduct();
+    own.commands.length = 0;
+    assert.equal((await get(node, `/p/${product.slug}`)).cache, "MISS");
+    await node.cache.settled();
+    assert.equal(own.commands.length, 0, `no L2 read, lease or fill: ${own.commands.join(" ")}`);
+    await node.cache.invalidate([cacheTags.product(product.id!)]);
+    await node.cache.pollInvalidations();
+    const names = own.commands.map((command) => command[0].toUpperCase());
+    assert.ok(names.includes("EVAL") && names.includes("LRANGE"), names.join(","));
   });
 });
 

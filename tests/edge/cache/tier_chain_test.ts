@@ -106,8 +106,16 @@ Deno.test("[tier chain] entries past their fresh time come back as stale candida
   assert.equal(read.hit?.entry.body, "new");
   assert.deepEqual(read.stale.map((entry) => entry.body), ["old"]);
   await t.settled();
-  const onlyL1 = await t.chain.readLower("k", ["L1"]);
+  const onlyL1 = await t.chain.readLower("k", { tiers: ["L1"] });
   assert.equal(onlyL1.hit?.entry.body, "new", "L1 was refilled from L2");
+});
+
+Deno.test("[tier chain] an entry the caller no longer accepts counts as absent", async () => {
+  await using t = await openChain();
+  await t.kvTier.set("k", await t.entry("v1", ["product:1"]), 60_000);
+  const refused = await t.chain.readLower("k", { current: () => false });
+  assert.deepEqual([refused.hit, refused.stale], [undefined, []]);
+  assert.equal(t.chain.peek("k"), undefined, "nor copied into L0");
 });
 
 Deno.test("[tier chain] an origin result goes to every tier; a cached 404 stays in L0", async () => {

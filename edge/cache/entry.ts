@@ -24,11 +24,15 @@ export interface CacheEntry extends CacheValue {
   staleUntil: number;
   /** Serve only when the origin fails, until then; tiers drop the entry after it. */
   expiresAt: number;
-  /**
-   * Set on a cached "not found" (negative caching): the message of the 404 the origin answered,
-   * answered again until `freshUntil` without asking the origin.
-   */
-  notFound?: string;
+  /** Set on a cached "not found" (negative caching): the 404 to answer again until `freshUntil`. */
+  notFound?: NotFound;
+}
+
+/** The origin's 404, kept so it is thrown again as the same kind of error with the same words. */
+export interface NotFound {
+  message: string;
+  /** Thrown as Hono's `HTTPException` (else as a `NotFoundError`). */
+  httpException: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -65,7 +69,7 @@ export async function createEntry(
  * would make the missing thing appear (a product's slug), so that write invalidates it.
  */
 export function createNotFoundEntry(
-  message: string,
+  notFound: NotFound,
   options: { kind: CacheKind; tags: readonly string[]; now: number; ttlMs: number },
 ): CacheEntry {
   const until = options.now + options.ttlMs;
@@ -78,7 +82,7 @@ export function createNotFoundEntry(
     freshUntil: until,
     staleUntil: until,
     expiresAt: until,
-    notFound: message,
+    notFound,
   };
 }
 
@@ -91,7 +95,8 @@ export function boundedTags(tags: readonly string[]): string[] {
 export function entryBytes(entry: CacheEntry): number {
   let tags = 0;
   for (const tag of entry.tags) tags += tag.length * 2 + 32;
-  return entry.body.length * 2 + entry.contentType.length * 2 + (entry.notFound?.length ?? 0) * 2 +
+  return entry.body.length * 2 + entry.contentType.length * 2 +
+    (entry.notFound?.message.length ?? 0) * 2 +
     tags + 200;
 }
 

@@ -15,6 +15,7 @@ import {
   type CacheValue,
   createEntry,
   createNotFoundEntry,
+  type NotFound,
 } from "./entry.ts";
 import type { InvalidationTracker } from "./invalidation.ts";
 import type { Leases } from "./leases.ts";
@@ -96,7 +97,7 @@ export class ReadThrough {
     } else {
       result = await this.#resolveOnce(lookup, key, l0);
     }
-    if (result.entry.notFound !== undefined) throw new NotFoundError(result.entry.notFound);
+    if (result.entry.notFound) throw notFoundError(result.entry.notFound);
     return result;
   }
 
@@ -212,7 +213,7 @@ export class ReadThrough {
       const status = clientErrorStatus(error);
       if (status === undefined) metrics.inc("origin_errors");
       if (status !== 404) throw error;
-      return createNotFoundEntry(notFoundMessage(error), {
+      return createNotFoundEntry(notFoundOf(error), {
         kind: lookup.kind,
         tags: lookup.notFoundTags ?? [],
         now: now(),
@@ -278,9 +279,19 @@ export function clientErrorStatus(error: unknown): number | undefined {
   return status !== undefined && status < 500 ? status : undefined;
 }
 
-function notFoundMessage(error: unknown): string {
-  const message = findAppError(error)?.message ?? (error as Error).message;
-  return message || "not found";
+/** What to keep of a 404 to throw it again (see `notFoundError`). */
+function notFoundOf(error: unknown): NotFound {
+  const known = findAppError(error);
+  return known
+    ? { message: known.message, httpException: false }
+    : { message: (error as HTTPException).message, httpException: true };
+}
+
+/** The error a cached 404 is thrown as: the kind and the words the loader threw. */
+function notFoundError(notFound: NotFound): Error {
+  return notFound.httpException
+    ? new HTTPException(404, { message: notFound.message })
+    : new NotFoundError(notFound.message);
 }
 
 function delay(ms: number): Promise<void> {

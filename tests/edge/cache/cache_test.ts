@@ -534,6 +534,35 @@ Deno.test("[cache] a missing slug is answered 404 from the cache until its short
   });
 });
 
+Deno.test("[cache] a cached 404 is thrown again as the kind of error the loader threw", async () => {
+  await withNodes(1, { redis: false }, async (node) => {
+    const thrown = [
+      new NotFoundError("Product not found"),
+      new HTTPException(404, { message: "We couldn't find that product." }),
+    ];
+    for (const [i, error] of thrown.entries()) {
+      let loads = 0;
+      const lookup = {
+        kind: "product" as const,
+        key: `test:replayed-404:${i}`,
+        load: () => {
+          loads++;
+          return Promise.reject(error);
+        },
+      };
+      for (let round = 0; round < 2; round++) {
+        await assert.rejects(node.cache.get(lookup), (replayed: Error) => {
+          assert.equal(replayed.constructor, error.constructor);
+          assert.equal(replayed.message, error.message);
+          assert.equal((replayed as { status?: number }).status, 404);
+          return true;
+        });
+      }
+      assert.equal(loads, 1, "the second came from the cache");
+    }
+  });
+});
+
 Deno.test("[cache] a product moved to a slug with a cached 404 is served there, and its old slug drops", async (t) => {
   await withNodes(2, {}, async (a, b) => {
     const product = coldProduct();

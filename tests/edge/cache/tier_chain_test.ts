@@ -121,7 +121,7 @@ Deno.test("[tier chain] an entry the caller no longer accepts counts as absent",
 Deno.test("[tier chain] an origin result goes to every tier; a cached 404 stays in L0", async () => {
   await using t = await openChain();
   t.chain.store("found", await t.entry("body", ["product:1"]), 0);
-  const missing = createNotFoundEntry("Product not found", {
+  const missing = createNotFoundEntry({ message: "Product not found", httpException: false }, {
     kind: "product",
     tags: ["slug:nope"],
     now: t.clock.now(),
@@ -133,7 +133,7 @@ Deno.test("[tier chain] an origin result goes to every tier; a cached 404 stays 
     assert.equal((await read())?.body, "body");
   }
   assert.equal((await t.redisTier.get("found"))?.body, "body");
-  assert.equal(t.chain.peek("missing")?.notFound, "Product not found");
+  assert.equal(t.chain.peek("missing")?.notFound?.message, "Product not found");
   assert.equal(await t.kvTier.get("missing"), undefined);
   assert.equal(await t.redisTier.get("missing"), undefined);
 });

@@ -24,17 +24,28 @@ export class StockBelowReservedError extends AppError {
   }
 }
 
+/** A new slug is already another product's. */
+export class SlugTakenError extends AppError {
+  override name = "SlugTakenError";
+  constructor(slug: string) {
+    super(409, "conflict", `The slug "${slug}" belongs to another product`, { field: "slug" });
+  }
+}
+
 /** Identity of a changed product, for cache invalidation (see `tagsForProductChange`). */
 export interface ProductChange {
   productId: number;
   categoryId: number;
   slug: string;
+  /** The slug before the change, when the change gave the product a new one. */
+  previousSlug?: string;
   version: number;
   /** Featured before or after the change. */
   featured: boolean;
 }
 
 export interface ProductPatch {
+  slug?: string;
   name?: string;
   description?: string;
   brand?: string;
@@ -83,15 +94,23 @@ async function checkVariants(tx: Tx, productId: number, variantIds: number[]): P
   }
 }
 
-/** Updates a product's descriptive fields and flags. */
+/** Updates a product's slug, descriptive fields and flags; `SlugTakenError` for a used slug. */
 export async function updateProduct(
   writer: Db,
   productId: number,
   patch: ProductPatch,
 ): Promise<ProductChange> {
   return await writer.transaction(async (tx) => {
-    const featured = await wasFeatured(tx, productId);
-    return await touchProduct(tx, productId, patch, featured);
+    const [before] = await tx.select({ featured: products.isFeatured, slug: products.slug })
+      .from(products).where(eq(products.id, productId)).limit(1);
+    if (!before) throw new NotFoundError(`Product ${productId} does not exist`);
+    if (patch.slug !== undefined && patch.slug !== before.slug) {
+      const [owner] = await tx.select({ id: products.id }).from(products)
+        .where(eq(products.slug, patch.slug)).limit(1);
+      if (owner) throw new SlugTakenError(patch.slug);
+    }
+    const change = await touchProduct(tx, productId, patch, before.featured);
+    return change.slug === before.slug ? change : { ...change, previousSlug: before.slug };
   });
 }
 

@@ -6,9 +6,18 @@
  * cache/l2_redis.ts rebuild from the same constants.
  */
 
-/** Edge cache L1 (Deno KV); `generation` changes to orphan every L1 entry at once (no scans). */
+/**
+ * Edge cache L1 (Deno KV); `generation` changes to orphan every L1 entry at once (no scans), and
+ * everything of one generation lives under `["cache", generation]` so it is deleted as a range.
+ */
 export const kvCacheKeys = {
+  /** Prefix of every generation. */
+  all: ["cache"] as Deno.KvKey,
+  /** The first key of a generation's range. */
+  generationStart: (generation: number): Deno.KvKey => ["cache", generation],
   entry: (generation: number, key: string): Deno.KvKey => ["cache", generation, "e", key],
+  /** Distinct keys written in a generation (a `Deno.KvU64` counter). */
+  entryCount: (generation: number): Deno.KvKey => ["cache", generation, "n"],
   /** Secondary index: listing one tag's prefix finds exactly its keys. */
   tagIndex: (generation: number, tag: string, key: string): Deno.KvKey => [
     "cache",
@@ -29,6 +38,12 @@ export const redisCacheKeys = {
   entry: (key: string): string => `cache:e:${key}`,
   tag: (tag: string): string => `cache:t:${tag}`,
   lease: (key: string): string => `cache:lease:${key}`,
+  /** Sorted set of stored keys, oldest write first: the count bound evicts from its head. */
+  entryOrder: "cache:idx:order",
+  /** Its scores: a counter incremented per write. */
+  entryOrderSeq: "cache:idx:seq",
+  /** Hash key → JSON array of its tags, so an evicted key leaves its tag sets too. */
+  entryTags: "cache:idx:tags",
   /** Newest-first list of invalidation events `{ seq, tags }`, trimmed to a few hundred. */
   invalidationLog: "cache:inval:log",
   invalidationSeq: "cache:inval:seq",

@@ -3,6 +3,7 @@
  */
 import { base64url } from "jose";
 import type { CacheKind, CacheWindows } from "../platform/config.ts";
+import { boundedKey } from "./cache_key.ts";
 
 /** What a route's loader returns: the rendered body and what it depends on. */
 export interface CacheValue {
@@ -23,6 +24,15 @@ export interface CacheEntry extends CacheValue {
   staleUntil: number;
   /** Serve only when the origin fails, until then; tiers drop the entry after it. */
   expiresAt: number;
+  /** Set on a cached "not found" (negative caching): the 404 to answer again until `freshUntil`. */
+  notFound?: NotFound;
+}
+
+/** The origin's 404, kept so it is thrown again as the same kind of error with the same words. */
+export interface NotFound {
+  message: string;
+  /** Thrown as Hono's `HTTPException` (else as a `NotFoundError`). */
+  httpException: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -45,7 +55,7 @@ export async function createEntry(
   return {
     body: value.body,
     contentType: value.contentType,
-    tags: [...new Set(value.tags)],
+    tags: boundedTags(value.tags),
     kind: options.kind,
     etag: await strongEtag(value.body),
     freshUntil,
@@ -54,11 +64,40 @@ export async function createEntry(
   };
 }
 
+/**
+ * Builds a negative entry: the origin's "not found" for `ttlMs`, never stale. Its tags name what
+ * would make the missing thing appear (a product's slug), so that write invalidates it.
+ */
+export function createNotFoundEntry(
+  notFound: NotFound,
+  options: { kind: CacheKind; tags: readonly string[]; now: number; ttlMs: number },
+): CacheEntry {
+  const until = options.now + options.ttlMs;
+  return {
+    body: "",
+    contentType: "text/plain",
+    tags: boundedTags(options.tags),
+    kind: options.kind,
+    etag: '""',
+    freshUntil: until,
+    staleUntil: until,
+    expiresAt: until,
+    notFound,
+  };
+}
+
+/** Tags as every tier stores them: unique and bounded in length (see `boundedKey`). */
+export function boundedTags(tags: readonly string[]): string[] {
+  return [...new Set(tags.map(boundedKey))];
+}
+
 /** Approximate bytes an entry holds (UTF-16 body in memory plus overhead). */
 export function entryBytes(entry: CacheEntry): number {
   let tags = 0;
   for (const tag of entry.tags) tags += tag.length * 2 + 32;
-  return entry.body.length * 2 + entry.contentType.length * 2 + tags + 200;
+  return entry.body.length * 2 + entry.contentType.length * 2 +
+    (entry.notFound?.message.length ?? 0) * 2 +
+    tags + 200;
 }
 
 /** Checks the shape of an entry read back from KV or Redis. */

@@ -6,23 +6,46 @@
 import type { Redis } from "@upstash/redis";
 import type { CacheEntry } from "./entry.ts";
 import { isCacheEntry } from "./entry.ts";
+import type { InvalidationEvent } from "./invalidation.ts";
 import { redisCacheKeys } from "../keys.ts";
 
 /** Invalidation events kept for polling nodes; a node further behind flushes its local tiers. */
 export const INVALIDATION_LOG_LENGTH = 512;
 
-// KEYS: entry, tagSeqs. ARGV: seenSeq, entryJson, ttlMs, tagTtlMs, key, tags...
+// KEYS: entry, tagSeqs, order, orderSeq, entryTags.
+// ARGV: seenSeq, entryJson, ttlMs, tagTtlMs, key, maxEntries, tags...
+// Refuses data loaded before one of its tags was invalidated; then stores it, indexes it under
+// its tags and in the write order, and evicts the oldest writes past `maxEntries`.
 const STORE_SCRIPT = `
 local seen = tonumber(ARGV[1])
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   local s = redis.call('HGET', KEYS[2], ARGV[i])
   if s and tonumber(s) > seen then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-for i = 6, #ARGV do
+local tags = {}
+for i = 7, #ARGV do
   local t = '${redisCacheKeys.tagPrefix}' .. ARGV[i]
   redis.call('SADD', t, ARGV[5])
   redis.call('PEXPIRE', t, ARGV[4])
+  tags[#tags + 1] = ARGV[i]
+end
+redis.call('ZADD', KEYS[3], redis.call('INCR', KEYS[4]), ARGV[5])
+redis.call('HSET', KEYS[5], ARGV[5], cjson.encode(tags))
+local excess = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[6])
+if excess > 0 then
+  local oldest = redis.call('ZPOPMIN', KEYS[3], excess)
+  for i = 1, #oldest, 2 do
+    local key = oldest[i]
+    local tagsJson = redis.call('HGET', KEYS[5], key)
+    if tagsJson then
+      for _, tag in ipairs(cjson.decode(tagsJson)) do
+        redis.call('SREM', '${redisCacheKeys.tagPrefix}' .. tag, key)
+      end
+      redis.call('HDEL', KEYS[5], key)
+    end
+    redis.call('DEL', '${redisCacheKeys.entryPrefix}' .. key)
+  end
 end
 return 1`;
 
@@ -49,20 +72,19 @@ const RELEASE_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
-/** One invalidation as read back from the log. */
-export interface InvalidationEvent {
-  seq: number;
-  tags: string[];
-}
-
-/** The L2 tier over the shared Upstash client. */
+/**
+ * The L2 tier over the shared Upstash client. Bounded in size: entries expire with their
+ * stale-if-error window, and at most `maxEntries` are kept (the oldest writes are evicted).
+ */
 export class RedisTier {
   #redis: Redis;
   readonly nodeId: string;
+  readonly maxEntries: number;
 
-  constructor(redis: Redis, nodeId: string) {
+  constructor(redis: Redis, options: { nodeId: string; maxEntries: number }) {
     this.#redis = redis;
-    this.nodeId = nodeId;
+    this.nodeId = options.nodeId;
+    this.maxEntries = options.maxEntries;
   }
 
   async get(key: string): Promise<CacheEntry | undefined> {
@@ -81,13 +103,20 @@ export class RedisTier {
   ): Promise<boolean> {
     const stored = await this.#redis.eval<(string | number)[], number>(
       STORE_SCRIPT,
-      [redisCacheKeys.entry(key), redisCacheKeys.tagSeqs],
+      [
+        redisCacheKeys.entry(key),
+        redisCacheKeys.tagSeqs,
+        redisCacheKeys.entryOrder,
+        redisCacheKeys.entryOrderSeq,
+        redisCacheKeys.entryTags,
+      ],
       [
         options.seenSeq,
         JSON.stringify(entry),
         Math.max(1000, Math.round(options.ttlMs)),
         Math.round(options.tagTtlMs),
         key,
+        this.maxEntries,
         ...entry.tags,
       ],
     );

@@ -14,7 +14,7 @@ export type CacheCounter =
   | "invalidation_events"
   | "lease_waits"
   | "tier_errors"
-  | "bypasses";
+  | "fills_skipped";
 
 const HELP: Record<CacheCounter, string> = {
   hits: "Responses answered from a cache tier",
@@ -28,7 +28,7 @@ const HELP: Record<CacheCounter, string> = {
   invalidation_events: "Invalidation events applied from other nodes",
   lease_waits: "Misses that waited for another node's fetch",
   tier_errors: "KV or Redis calls that failed or ran over budget",
-  bypasses: "Requests not cached (key too long)",
+  fills_skipped: "KV or Redis writes skipped because too many were in flight",
 };
 
 /** Counters with optional labels, plus gauges read at render time. */

@@ -101,6 +101,12 @@ export interface CacheConfig {
   invalidationPollMs: number;
   /** Fraction (0-0.5) by which fresh lifetimes are randomly spread so keys do not expire together. */
   jitter: number;
+  /** How long a "not found" from the origin is answered from the cache (negative caching). */
+  notFoundTtlMs: number;
+  /** Distinct keys one L1 (KV) generation holds before a new generation starts. */
+  kvMaxEntries: number;
+  /** Entries L2 (Redis) keeps; the oldest writes are evicted past it. */
+  redisMaxEntries: number;
   kinds: Record<CacheKind, CacheWindows>;
 }
 
@@ -217,6 +223,12 @@ export function loadConfig(env: Env): Config {
       leaseWaitMs: integer(env, "CACHE_LEASE_WAIT_MS", 300, { min: 0, max: 10_000 }),
       invalidationPollMs: integer(env, "CACHE_INVALIDATION_POLL_MS", 250, { min: 20, max: 60_000 }),
       jitter: integer(env, "CACHE_TTL_JITTER_PERCENT", 10, { min: 0, max: 50 }) / 100,
+      notFoundTtlMs: integer(env, "CACHE_NOT_FOUND_TTL_S", 30, { min: 0, max: 3600 }) * 1000,
+      kvMaxEntries: integer(env, "CACHE_KV_MAX_ENTRIES", 20_000, { min: 1, max: 10_000_000 }),
+      redisMaxEntries: integer(env, "CACHE_REDIS_MAX_ENTRIES", 50_000, {
+        min: 1,
+        max: 100_000_000,
+      }),
       kinds: {
         product: cacheWindows(env, "PRODUCT", { fresh: 300, swr: 600, sie: 86_400 }),
         listing: cacheWindows(env, "LISTING", { fresh: 60, swr: 300, sie: 3600 }),

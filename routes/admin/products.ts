@@ -9,6 +9,7 @@ import {
 import type { Database } from "../../db/client.ts";
 import type { EdgeCache } from "../../edge/cache/cache.ts";
 import { tagsForProductChange } from "../catalog/cache_keys.ts";
+import { SLUG } from "../catalog/query.ts";
 import { parseJsonBody, parseWith } from "../validation.ts";
 
 const productId = z.object({
@@ -16,6 +17,7 @@ const productId = z.object({
 });
 
 const productPatch = z.strictObject({
+  slug: z.string().max(120).regex(SLUG, "must be a slug like oak-desk").optional(),
   name: z.string().trim().min(1).max(200).optional(),
   description: z.string().trim().max(5000).optional(),
   brand: z.string().trim().min(1).max(100).optional(),

@@ -28,6 +28,7 @@ export const cacheKeys = {
 export const cacheTags = {
   product: (id: number): string => `product:${id}`,
   category: (id: number): string => `category:${id}`,
+  /** A product slug: its pages, and the cached 404 of a slug no product has yet. */
   slug: (slug: string): string => `slug:${slug}`,
   /** The featured list on the home page. */
   featured: "featured",
@@ -35,13 +36,17 @@ export const cacheTags = {
   categories: "categories",
 } as const;
 
-/** The tags a product change invalidates: its own entries and the listings that show it. */
+/**
+ * The tags a product change invalidates: its own entries, the listings that show it, and its
+ * slugs (a new slug may have a cached 404; the old one has cached pages).
+ */
 export function tagsForProductChange(change: ProductChange): string[] {
   const tags = [
     cacheTags.product(change.productId),
     cacheTags.slug(change.slug),
     cacheTags.category(change.categoryId),
   ];
+  if (change.previousSlug !== undefined) tags.push(cacheTags.slug(change.previousSlug));
   if (change.featured) tags.push(cacheTags.featured);
   return tags;
 }

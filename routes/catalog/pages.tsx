@@ -70,6 +70,7 @@ export function catalogPages(deps: { database: Database; cache: EdgeCache }): Ho
     return cached(c, {
       kind: "listing",
       key: cacheKeys.categoryPage(slug, { ...query, invalid: invalidKey(invalid) }),
+      notFoundTags: [cacheTags.categories],
       load: async ({ afterWrite }) => {
         const reader = deps.database.readerFor({ recentWrite: afterWrite });
         const [category, departments] = await Promise.all([
@@ -187,6 +188,7 @@ export function catalogPages(deps: { database: Database; cache: EdgeCache }): Ho
     return cached(c, {
       kind: "product",
       key: cacheKeys.productPage(slug, variantId),
+      notFoundTags: [cacheTags.slug(slug)],
       load: async ({ afterWrite }) => {
         const reader = deps.database.readerFor({ recentWrite: afterWrite });
         const [product, departments] = await Promise.all([

@@ -13,6 +13,7 @@ export function productLookup(database: Database, slug: string): CacheLookup {
   return {
     kind: "product",
     key: cacheKeys.productJson(slug),
+    notFoundTags: [cacheTags.slug(slug)],
     load: async ({ afterWrite }) => {
       const reader = database.readerFor({ recentWrite: afterWrite });
       const product = await getProductBySlug(reader, slug);

@@ -6,7 +6,8 @@ import { parseWith } from "../validation.ts";
 
 export const DEFAULT_PAGE_SIZE = 24;
 
-const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+/** A catalog slug: lowercase words joined by single hyphens. */
+export const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const AMOUNT = /^\d{1,7}(\.\d{1,2})?$/;
 const CURSOR = z.string().max(200).regex(/^[A-Za-z0-9_-]+$/, "is not a valid cursor").optional();
 

@@ -18,7 +18,7 @@ import { handleError, handleNotFound } from "../../../routes/errors.ts";
 import { type RedisService, startRedis } from "../../services/redis.ts";
 import { createUpstashGatewayHandler } from "../../services/upstash_gateway.ts";
 
-export interface Origin {
+export interface Origin extends AsyncDisposable {
   dir: string;
   database: Database;
   catalog: GeneratedCatalog;
@@ -39,20 +39,32 @@ export async function openOrigin(options: { productCount?: number } = {}): Promi
   const catalog = await seedCatalog(database.writer, {
     productCount: options.productCount ?? 200,
   });
+  countBatchedQueries(database, queries);
   queries.length = 0;
-  return {
-    dir,
-    database,
-    catalog,
-    queries,
-    async close() {
-      database.close();
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    },
-  };
+  async function close() {
+    database.close();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+  return { dir, database, catalog, queries, close, [Symbol.asyncDispose]: close };
 }
 
-export interface SharedRedis {
+/**
+ * drizzle's query logger does not see the statements of `db.batch` (a product page is one
+ * batch of three): record them too, so a product page load counts as the queries it sends.
+ */
+function countBatchedQueries(database: Database, queries: string[]): void {
+  for (const db of new Set([database.reader, database.writer])) {
+    const batch = db.batch.bind(db);
+    db.batch = ((statements: Parameters<typeof batch>[0]) => {
+      for (const statement of statements) {
+        queries.push((statement as unknown as { toSQL(): { sql: string } }).toSQL().sql);
+      }
+      return batch(statements);
+    }) as unknown as typeof db.batch;
+  }
+}
+
+export interface SharedRedis extends AsyncDisposable {
   redis: RedisService;
   url: string;
   token: string;
@@ -83,18 +95,44 @@ export async function startSharedRedis(): Promise<SharedRedis> {
     },
   );
   const url = `http://127.0.0.1:${server.addr.port}`;
+  async function stop() {
+    await server.shutdown();
+    await handler.close();
+    await redis.stop().catch(() => {});
+  }
   return {
     redis,
     url,
     token,
     commands,
-    client: () => createRedisClient({ url, token }, { timeoutMs: 1000 }),
-    async stop() {
-      await server.shutdown();
-      await handler.close();
-      await redis.stop().catch(() => {});
-    },
+    client: () => createRedisClient({ url, token }, { timeoutMs: 5000 }),
+    stop,
+    [Symbol.asyncDispose]: stop,
   };
+}
+
+/** `kv` with entry reads and writes answering `ms` late, as on a CPU busy with other work. */
+export function slowedKv(kv: Deno.Kv, ms: number): Deno.Kv {
+  const late = <T>(answer: Promise<T>) =>
+    answer.then((value) => new Promise<T>((resolve) => setTimeout(() => resolve(value), ms)));
+  return new Proxy(kv, {
+    get(target, property) {
+      if (property === "atomic") {
+        return () => {
+          const op = target.atomic();
+          const commit = op.commit.bind(op);
+          op.commit = () => late(commit());
+          return op;
+        };
+      }
+      const value = Reflect.get(target, property, target);
+      if (typeof value !== "function") return value;
+      if (property === "get" || property === "set") {
+        return (...args: unknown[]) => late(value.apply(target, args));
+      }
+      return value.bind(target);
+    },
+  });
 }
 
 /** A controllable cache clock. */
@@ -113,7 +151,7 @@ export function testCacheConfig(overrides: Partial<CacheConfig> = {}): CacheConf
   return { ...loadConfig({}).cache, jitter: 0, ...overrides };
 }
 
-export interface EdgeNode {
+export interface EdgeNode extends AsyncDisposable {
   name: string;
   cache: EdgeCache;
   kv: Deno.Kv;
@@ -136,11 +174,16 @@ export async function openEdgeNode(
   const kv = await Deno.openKv(`${kvDir}/kv.sqlite`);
   const logLines: string[] = [];
   const logger: Logger = createLogger("info", { write: (line) => logLines.push(line) });
+  const config = testCacheConfig({ tierBudgetMs: 500, ...options.config });
+  // The client's own timeout must not undercut the tier budget a test asks for.
   const redis = options.redis
-    ? createRedisClient({ url: options.redis.url, token: options.redis.token }, { timeoutMs: 500 })
+    ? createRedisClient(
+      { url: options.redis.url, token: options.redis.token },
+      { timeoutMs: config.tierBudgetMs },
+    )
     : undefined;
   const cache = await createEdgeCache({
-    config: testCacheConfig({ tierBudgetMs: 500, ...options.config }),
+    config,
     logger,
     kv,
     redis,
@@ -157,16 +200,10 @@ export async function openEdgeNode(
   app.route("/", catalogPages(deps));
   app.notFound(handleNotFound);
   app.onError((error, c) => handleError(error, c, logger));
-  return {
-    name: options.name,
-    cache,
-    kv,
-    app,
-    logLines,
-    async close() {
-      await cache.close();
-      kv.close();
-      await Deno.remove(kvDir, { recursive: true }).catch(() => {});
-    },
-  };
+  async function close() {
+    await cache.close();
+    kv.close();
+    await Deno.remove(kvDir, { recursive: true }).catch(() => {});
+  }
+  return { name: options.name, cache, kv, app, logLines, close, [Symbol.asyncDispose]: close };
 }

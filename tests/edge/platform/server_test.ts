@@ -4,7 +4,7 @@ import { serveGracefully } from "../../../edge/platform/server.ts";
 
 const quiet = createLogger("error", { write: () => {} });
 
-Deno.test("[server] graceful shutdown finishes an in-flight request and refuses new ones", async () => {
+Deno.test("[server] graceful shutdown finishes an in-flight request with Connection: close and refuses new ones", async () => {
   let release!: () => void;
   const released = new Promise<void>((resolve) => release = resolve);
   let started!: () => void;
@@ -37,6 +37,7 @@ Deno.test("[server] graceful shutdown finishes an in-flight request and refuses 
   const response = await inFlight;
   assert.equal(response.status, 200);
   assert.equal(await response.text(), "finished");
+  assert.equal(response.headers.get("connection"), "close", "keep-alive clients are told to go");
   await shutdown;
   assert.equal(closed, true, "clients close after draining");
 });

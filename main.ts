@@ -236,7 +236,9 @@ async function startShop(): Promise<void> {
     { ...http.admission, priorityOf, onShed: overloadedResponse },
   );
   const libc = openLibc();
-  const memory = libc ? startMemoryReleaser({ libc, logger }) : undefined;
+  const memory = startMemoryReleaser({ libc, logger });
+  // Start-up (the seed above all) leaves garbage V8 would otherwise keep mapped until load comes.
+  memory.releaseNow("start-up");
   let server: RunningServer;
   try {
     server = serveGracefully(admission.handler, {
@@ -255,7 +257,7 @@ async function startShop(): Promise<void> {
       },
       onClosed: () => {
         admission.close();
-        memory?.stop();
+        memory.stop();
         return closeServices(services);
       },
     });
@@ -281,7 +283,7 @@ function registerCapacityMetrics(
   parts: {
     server: RunningServer;
     admission: ReturnType<typeof withAdmission>;
-    memory?: ReturnType<typeof startMemoryReleaser>;
+    memory: ReturnType<typeof startMemoryReleaser>;
   },
 ): void {
   const { server, admission, memory } = parts;
@@ -308,11 +310,10 @@ function registerCapacityMetrics(
       samples.connections_refused_over_capacity_total = guard.refusedOverCapacity;
       samples.connection_sweep_ms = Math.round(guard.lastSweepMs * 10) / 10;
     }
-    const trimmed = memory?.stats();
-    if (trimmed) {
-      samples.heap_trims_total = trimmed.trims;
-      samples.heap_trimmed_bytes_total = trimmed.releasedBytes;
-    }
+    const released = memory.stats();
+    samples.memory_full_collections_total = released.collections;
+    samples.memory_heap_trims_total = released.trims;
+    samples.memory_released_bytes_total = released.releasedBytes;
     return samples;
   });
 }

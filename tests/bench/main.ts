@@ -2,13 +2,20 @@
  * `deno task bench`: the macro benchmarks, one after another in one invocation, so the figures
  * and ratios printed come from the same run on the same machine state.
  *
- *   deno task bench [--only cached,login,rss,ttfb] [--json .tmp/bench/bench.json]
+ *   deno task bench [--only cached,login,rss,ttfb,connections,generator,degradation,rss10k]
+ *                   [--json .tmp/bench/bench.json]
  *
  * - cached: cached product page vs bare `Deno.serve` hello world under wrk (cached_page_bench.ts)
  * - login:  catalog p99 and event-loop lag during a login storm, argon2id vs bcryptjs-12
  *           (login_storm_bench.ts)
  * - rss:    shop RSS while the load tool's shop-1000 preset runs against it (rss_bench.ts)
  * - ttfb:   cold vs warm product page time to first byte (ttfb_bench.ts)
+ * - connections: shop RSS with 1k, 5k and 10k open keep-alive connections, and after
+ *           (connections_bench.ts)
+ * - generator: the load tool against `hey` at the same concurrency, and its CPU per request
+ *           (generator_bench.ts)
+ * - degradation: one overload with load shedding off and on (degradation_bench.ts)
+ * - rss10k: peak shop RSS and kernel counters during the `10k` preset (rss_bench.ts; ~5 min)
  *
  * Each benchmark starts and stops its own servers; they never overlap. The replication benchmark
  * needs sqld and stays separate (replication_bench.ts).
@@ -17,6 +24,9 @@ import { benchCachedPage, formatCachedPage } from "./cached_page_bench.ts";
 import { benchLoginStorm, formatLoginStorm } from "./login_storm_bench.ts";
 import { benchShopRss, formatShopRss } from "./rss_bench.ts";
 import { benchTtfb, formatTtfb } from "./ttfb_bench.ts";
+import { benchConnections, formatConnections } from "./connections_bench.ts";
+import { benchDegradation, formatDegradation } from "./degradation_bench.ts";
+import { benchGenerator, formatGenerator } from "./generator_bench.ts";
 
 interface Benchmark {
   title: string;
@@ -50,6 +60,34 @@ const BENCHMARKS: Record<string, Benchmark> = {
     async run() {
       const result = await benchTtfb();
       return { text: formatTtfb(result), result };
+    },
+  },
+  connections: {
+    title: "shop RSS with 1k, 5k and 10k open keep-alive connections",
+    async run() {
+      const result = await benchConnections();
+      return { text: formatConnections(result), result };
+    },
+  },
+  generator: {
+    title: "the load tool against hey on one cached page, and its CPU per request",
+    async run() {
+      const result = await benchGenerator();
+      return { text: formatGenerator(result), result };
+    },
+  },
+  degradation: {
+    title: "one overload with load shedding off and on",
+    async run() {
+      const runs = await benchDegradation();
+      return { text: formatDegradation(runs), result: runs };
+    },
+  },
+  rss10k: {
+    title: "peak shop RSS and kernel counters during the 10k preset",
+    async run() {
+      const result = await benchShopRss({ preset: "10k" });
+      return { text: formatShopRss(result), result };
     },
   },
 };

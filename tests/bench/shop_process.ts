@@ -78,7 +78,8 @@ export async function startShop(options: StartShopOptions = {}): Promise<ShopPro
   const dataDir = await Deno.makeTempDir({ prefix: "bench-shop-" });
   const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--unstable-kv", "--allow-all", "main.ts"],
+    // The same V8 flags as `deno task start`.
+    args: ["run", "--unstable-kv", "--v8-flags=--max-semi-space-size=8", "--allow-all", "main.ts"],
     cwd: ROOT,
     env: {
       PORT: String(port),

@@ -49,6 +49,7 @@ Deno.test("[load] smoke run against a stub counts requests, steps and failures",
     assert.ok(Math.abs(result.failedRate - 0.25) < 0.02, `failed rate ${result.failedRate}`);
     assert.equal(step("category")?.failed, 0);
     assert.deepEqual(result.errors.map((e) => e.reason), ["HTTP 500"]);
+    assert.ok(result.failedDuration.med > 0 && result.failedDuration.med < 1000);
     // The stub has no login endpoint: disabled after a 404, not counted as a failure.
     assert.ok(result.notes.some((n) => n.includes("/api/auth/login answered 404")));
     assert.equal(step("login")?.failed ?? 0, 0);

@@ -236,7 +236,14 @@ async function startShop(): Promise<void> {
     { ...http.admission, priorityOf, onShed: overloadedResponse },
   );
   const libc = openLibc();
-  const memory = startMemoryReleaser({ libc, logger });
+  const memory = startMemoryReleaser({
+    libc,
+    logger,
+    requestsServed: () => {
+      const { admitted } = admission.stats();
+      return admitted.critical + admitted.high + admitted.low;
+    },
+  });
   // Start-up (the seed above all) leaves garbage V8 would otherwise keep mapped until load comes.
   memory.releaseNow("start-up");
   let server: RunningServer;

@@ -6,8 +6,10 @@
  *   after load V8 keeps the heap it grew (122 MiB committed for 73 MiB in use at 2,000 VUs).
  *   When the heap in use grew `minGrowthBytes` beyond what the last full collection left, or
  *   more than `minSlackBytes` is committed but unused, one runs (a pause of a few tens of ms, at
- *   most once per check). The young generation, the other large part, is bounded at launch
- *   (`--v8-flags=--max-semi-space-size`, deno.json tasks); V8 ignores that flag at run time.
+ *   most once per check), and once more when a busy period goes quiet, which is when V8 would
+ *   have collected had it been told the process was idle. The young generation, the other
+ *   large part, is bounded at launch (`--v8-flags=--max-semi-space-size`, deno.json tasks); V8
+ *   ignores that flag at run time.
  * - **glibc heap** freed by Deno's native side (each open connection costs ~16 KB there,
  *   BENCHMARKS.md "Memory"): malloc keeps freed memory instead of returning it, so after 10,000
  *   connections closed RSS stayed ~150 MiB higher until `malloc_trim` gave it back (~14 ms). It
@@ -31,6 +33,11 @@ export interface MemoryReleaserOptions {
   minGrowthBytes?: number;
   /** V8 heap committed beyond what is in use that triggers a full collection. */
   minSlackBytes?: number;
+  /**
+   * Requests served so far: a check that finds fewer than one a second since the last one, after
+   * a busier one, releases everything it can ("quiet after load").
+   */
+  requestsServed?: () => number;
 }
 
 /** What the releaser did, for metrics. */
@@ -67,6 +74,9 @@ export function startMemoryReleaser(options: MemoryReleaserOptions) {
   const stats: MemoryReleaserStats = { collections: 0, trims: 0, releasedBytes: 0 };
   let leastFreeSinceTrim = 0;
   let liveAfterCollection = Deno.memoryUsage().heapUsed;
+  const everyMs = options.everyMs ?? 10_000;
+  let servedAtLastCheck = options.requestsServed?.() ?? 0;
+  let busySinceRelease = false;
 
   function release(reason: string, collect: boolean, trim: boolean): boolean {
     const gc = collect ? fullGarbageCollection() : null;
@@ -94,7 +104,20 @@ export function startMemoryReleaser(options: MemoryReleaserOptions) {
     return true;
   }
 
+  /** True once when the request rate fell to about nothing after a busy stretch. */
+  function wentQuiet(): boolean {
+    if (!options.requestsServed) return false;
+    const served = options.requestsServed();
+    const quiet = served - servedAtLastCheck <= everyMs / 1000;
+    servedAtLastCheck = served;
+    if (!quiet) busySinceRelease = true;
+    if (!quiet || !busySinceRelease) return false;
+    busySinceRelease = false;
+    return true;
+  }
+
   function check(): boolean {
+    if (wentQuiet()) return release("quiet after load", true, true);
     const { heapUsed, heapTotal } = Deno.memoryUsage();
     const collect = heapUsed - liveAfterCollection > minGrowthBytes ||
       heapTotal - heapUsed > minSlackBytes;
@@ -108,7 +131,7 @@ export function startMemoryReleaser(options: MemoryReleaserOptions) {
     return release(collect ? "V8 heap" : "free allocator heap", collect, trim);
   }
 
-  const timer = setInterval(check, options.everyMs ?? 10_000);
+  const timer = setInterval(check, everyMs);
   Deno.unrefTimer(timer);
   return {
     check,

@@ -18,7 +18,7 @@ import { registerLoadAccount, startShop } from "./shop_process.ts";
 const SAMPLE_MS = 250;
 /** How long after the load the process is left alone before the settled sample (the memory
  * releaser looks every 10 s). */
-const SETTLE_MS = 15_000;
+const SETTLE_MS = 25_000;
 
 export interface RssResult {
   preset: string;
@@ -27,7 +27,7 @@ export interface RssResult {
   peakMiB: number;
   /** Median while the generator held at least half the peak VUs. */
   steadyMiB: number;
-  /** 15 s after the load ended. */
+  /** 25 s after the load ended (the memory releaser looks every 10 s). */
   settledMiB: number;
   samples: number;
   /** Kernel and process peaks during the load. */

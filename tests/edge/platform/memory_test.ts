@@ -83,3 +83,27 @@ Deno.test("[memory] garbage V8 keeps after a burst of allocation is collected on
     releaser.stop();
   }
 });
+
+Deno.test("[memory] when a busy stretch goes quiet, everything collectable is released once", () => {
+  let served = 0;
+  const releaser = startMemoryReleaser({
+    logger: createLogger("error", { write: () => {} }),
+    everyMs: 10_000,
+    minGrowthBytes: 1024 * MIB,
+    minSlackBytes: 1024 * MIB,
+    minFreeBytes: 1024 * MIB,
+    requestsServed: () => served,
+  });
+  try {
+    assert.equal(releaser.check(), false, "quiet from the start: nothing to give back");
+    served += 5000;
+    assert.equal(releaser.check(), false, "busy");
+    served += 3;
+    assert.equal(releaser.check(), true, "quiet after load");
+    assert.equal(releaser.stats().collections, 1);
+    served += 2;
+    assert.equal(releaser.check(), false, "still quiet: once is enough");
+  } finally {
+    releaser.stop();
+  }
+});

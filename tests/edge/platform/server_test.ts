@@ -68,3 +68,60 @@ Deno.test("[server] shutdown gives up on requests that outlive the deadline", as
   assert.equal(closed, true);
   await stuck;
 });
+
+Deno.test("[server] when descriptors run out and Deno's accept loop dies, the server listens again", async () => {
+  const serverModule = new URL("../../../edge/platform/server.ts", import.meta.url).href;
+  const logModule = new URL("../../../edge/platform/log.ts", import.meta.url).href;
+  const script = `
+    import { serveGracefully } from "${serverModule}";
+    import { createLogger } from "${logModule}";
+    const logger = createLogger("info");
+    const server = serveGracefully(() => Promise.resolve(new Response("ok")), {
+      port: 0, hostname: "127.0.0.1", shutdownDeadlineMs: 100, logger,
+    });
+    console.log(server.addr.port);
+  `;
+  const child = new Deno.Command("sh", {
+    args: ["-c", `ulimit -n 96 && exec "$0" eval "$1"`, Deno.execPath(), script],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const flood: Deno.Conn[] = [];
+  const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let log = "";
+  const reading = (async () => {
+    for (let chunk = await stderr.read(); !chunk.done; chunk = await stderr.read()) {
+      log += chunk.value;
+    }
+  })();
+  try {
+    const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const port = Number((await stdout.read()).value?.trim());
+    stdout.releaseLock();
+    for (let i = 0; i < 150; i++) {
+      try {
+        flood.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+      } catch {
+        break; // refused once the listener is gone
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (const conn of flood.splice(0)) conn.close();
+    let answered = false;
+    for (let attempt = 0; attempt < 50 && !answered; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      answered = await fetch(`http://127.0.0.1:${port}/`).then(
+        async (response) => (await response.text()) === "ok",
+        () => false,
+      );
+    }
+    assert.ok(answered, `no answer after the flood; log:\n${log}`);
+    assert.match(log, /stopped accepting connections; listening again/);
+    assert.match(log, /Too many open files/);
+  } finally {
+    for (const conn of flood) conn.close();
+    child.kill("SIGKILL");
+    await child.status;
+    await reading.catch(() => {});
+  }
+});

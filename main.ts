@@ -227,14 +227,6 @@ async function startShop(): Promise<void> {
   }
   const app = createApp(services);
   const { http } = config;
-  const admission = withAdmission(
-    withDeadline(app.fetch, {
-      timeoutMs: http.requestTimeoutMs,
-      logger,
-      onTimeout: timeoutResponse,
-    }),
-    { ...http.admission, priorityOf, onShed: overloadedResponse },
-  );
   const libc = openLibc();
   const memory = startMemoryReleaser({
     libc,
@@ -246,6 +238,15 @@ async function startShop(): Promise<void> {
   });
   // Start-up (the seed above all) leaves garbage V8 would otherwise keep mapped until load comes.
   memory.releaseNow("start-up");
+  // Created after that pause, so its event-loop probe does not take start-up for load.
+  const admission = withAdmission(
+    withDeadline(app.fetch, {
+      timeoutMs: http.requestTimeoutMs,
+      logger,
+      onTimeout: timeoutResponse,
+    }),
+    { ...http.admission, priorityOf, onShed: overloadedResponse },
+  );
   let server: RunningServer;
   try {
     server = serveGracefully(admission.handler, {

@@ -75,7 +75,8 @@ export function startMemoryReleaser(options: MemoryReleaserOptions) {
   let leastFreeSinceTrim = 0;
   let liveAfterCollection = Deno.memoryUsage().heapUsed;
   const everyMs = options.everyMs ?? 10_000;
-  let servedAtLastCheck = options.requestsServed?.() ?? 0;
+  let servedAtLastCheck: number | undefined; // read at the first check, not before
+
   let busySinceRelease = false;
 
   function release(reason: string, collect: boolean, trim: boolean): boolean {
@@ -108,7 +109,7 @@ export function startMemoryReleaser(options: MemoryReleaserOptions) {
   function wentQuiet(): boolean {
     if (!options.requestsServed) return false;
     const served = options.requestsServed();
-    const quiet = served - servedAtLastCheck <= everyMs / 1000;
+    const quiet = served - (servedAtLastCheck ?? served) <= everyMs / 1000;
     servedAtLastCheck = served;
     if (!quiet) busySinceRelease = true;
     if (!quiet || !busySinceRelease) return false;

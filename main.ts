@@ -28,6 +28,10 @@ import { type Auth, createAuth, type CreateAuthOptions } from "./edge/auth/auth.
 import { authenticate, requireRole } from "./edge/auth/middleware.ts";
 import { readinessKvKey } from "./edge/keys.ts";
 import { createEdgeCache, type EdgeCache } from "./edge/cache/cache.ts";
+import { type Priority, withAdmission } from "./edge/http/admission.ts";
+import { type CapacityMetrics, createCapacityMetrics } from "./edge/platform/capacity_metrics.ts";
+import { openLibc } from "./edge/platform/libc.ts";
+import { startMemoryReleaser } from "./edge/platform/memory.ts";
 import { type Config, ConfigError, readConfigFromEnv } from "./edge/platform/config.ts";
 import { securityHeaders, withDeadline } from "./edge/http/middleware.ts";
 import { createLogger, errorFields, type Logger } from "./edge/platform/log.ts";
@@ -48,7 +52,13 @@ import { catalogApi } from "./routes/catalog/api.ts";
 import { productImages } from "./routes/catalog/images.ts";
 import { readDepartments } from "./routes/catalog/menu_data.ts";
 import { catalogPages } from "./routes/catalog/pages.tsx";
-import { handleError, handleNotFound, timeoutResponse, wantsJson } from "./routes/errors.ts";
+import {
+  handleError,
+  handleNotFound,
+  overloadedResponse,
+  timeoutResponse,
+  wantsJson,
+} from "./routes/errors.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { beyondEdge, describePermissions } from "./edge/platform/permissions.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
@@ -70,10 +80,28 @@ export interface AppServices {
   instance: string;
   /** Calls leaving this edge's region, per request; `undefined` in the primary region. */
   crossings?: RegionCrossings;
+  /** Connection, shedding and memory figures for /metrics, filled in by the server at start. */
+  capacity: CapacityMetrics;
 }
 
 /** Route groups that serve a shopper's own data (never cached, read-your-writes applies). */
 const PERSONAL_ROUTES = ["/api/auth/*", "/api/admin/*", "/account/*"];
+const PERSONAL_PREFIXES = PERSONAL_ROUTES.map((route) => route.replace(/\*$/, ""));
+const PROBES = new Set(["/healthz", "/readyz", "/metrics"]);
+
+/**
+ * Who is refused first under load: probes never, catalog reads last, and everything personal
+ * (sign-in's password hash costs a whole core) first. Reads the path without parsing a URL.
+ */
+export function priorityOf(request: Request): Priority {
+  const url = request.url;
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  const end = url.indexOf("?", start);
+  const path = end < 0 ? url.slice(start) : url.slice(start, end);
+  if (PROBES.has(path)) return "critical";
+  if (request.method !== "GET" && request.method !== "HEAD") return "low";
+  return PERSONAL_PREFIXES.some((prefix) => path.startsWith(prefix)) ? "low" : "high";
+}
 
 const STATIC_ROOT = new URL("./static", import.meta.url).pathname;
 
@@ -229,7 +257,20 @@ export async function openServices(
     nodeId: instance,
     primaryReadsAfterWriteMs: config.database.readYourWritesWindowMs,
   });
-  return { config, logger, database, kv, redis, auth, cache, readiness, instance, crossings };
+  const capacity = createCapacityMetrics();
+  return {
+    config,
+    logger,
+    database,
+    kv,
+    redis,
+    auth,
+    cache,
+    readiness,
+    instance,
+    crossings,
+    capacity,
+  };
 }
 
 /** Closes every client held by `services`. */
@@ -297,29 +338,102 @@ function logStartupPermissions(config: Config, logger: Logger): void {
 async function startShop(): Promise<void> {
   const started = performance.now();
   const { config, logger, services, handler } = await openShop();
+  const { http } = config;
+  const libc = openLibc();
+  const memory = startMemoryReleaser({
+    libc,
+    logger,
+    requestsServed: () => {
+      const { admitted } = admission.stats();
+      return admitted.critical + admitted.high + admitted.low;
+    },
+  });
+  // Start-up (the seed above all) leaves garbage V8 would otherwise keep mapped until load comes.
+  memory.releaseNow("start-up");
+  // Created after that pause, so its event-loop probe does not take start-up for load.
+  const admission = withAdmission(handler, {
+    ...http.admission,
+    priorityOf,
+    onShed: overloadedResponse,
+  });
   let server: RunningServer;
   try {
-    server = serveGracefully(handler, {
+    server = serveGracefully(admission.handler, {
       port: config.port,
       hostname: config.hostname,
-      shutdownDeadlineMs: config.http.shutdownDeadlineMs,
+      shutdownDeadlineMs: http.shutdownDeadlineMs,
       logger,
-      onClosed: () => closeServices(services),
+      libc,
+      tcpBacklog: http.listenBacklog,
+      connections: {
+        maxConnections: http.maxConnections,
+        headerTimeoutMs: http.headerTimeoutMs,
+        idleTimeoutMs: http.idleTimeoutMs,
+        drainTimeoutMs: http.requestTimeoutMs,
+        onOverCapacity: (request) => overloadedResponse(request, 1, { closeConnection: true }),
+      },
+      onClosed: () => {
+        admission.close();
+        memory.stop();
+        return closeServices(services);
+      },
     });
   } catch (error) {
     logger.error(`cannot listen on ${config.hostname}:${config.port}`, errorFields(error));
     Deno.exit(1);
   }
+  registerCapacityMetrics(services.capacity, { server, admission, memory });
   logger.info("listening", {
     url: `http://localhost:${server.addr.port}`,
     mode: config.mode,
     startupMs: Math.round(performance.now() - started),
+    maxConnections: server.maxConnections,
   });
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => {
       server.shutdown(signal).then(() => Deno.exit(0));
     });
   }
+}
+
+function registerCapacityMetrics(
+  capacity: CapacityMetrics,
+  parts: {
+    server: RunningServer;
+    admission: { stats: ReturnType<typeof withAdmission>["stats"] };
+    memory: ReturnType<typeof startMemoryReleaser>;
+  },
+): void {
+  const { server, admission, memory } = parts;
+  capacity.register(() => {
+    const admitted = admission.stats();
+    const samples: Record<string, number> = {
+      requests_in_flight: admitted.inFlight,
+      requests_queued: admitted.queued,
+      event_loop_delay_ms: Math.round(admitted.lagMs),
+    };
+    for (const [priority, count] of Object.entries(admitted.admitted)) {
+      samples[`requests_admitted_${priority}_total`] = count;
+    }
+    for (const [reason, count] of Object.entries(admitted.shed)) {
+      samples[`requests_shed_${reason}_total`] = count;
+    }
+    const guard = server.guard?.stats();
+    if (guard) {
+      samples.connections_open = guard.open;
+      samples.connections_max = server.maxConnections ?? 0;
+      samples.connections_closed_header_timeout_total = guard.closedHeaderTimeout;
+      samples.connections_closed_idle_timeout_total = guard.closedIdleTimeout;
+      samples.connections_closed_over_capacity_total = guard.closedOverCapacity;
+      samples.connections_refused_over_capacity_total = guard.refusedOverCapacity;
+      samples.connection_sweep_ms = Math.round(guard.lastSweepMs * 10) / 10;
+    }
+    const released = memory.stats();
+    samples.memory_full_collections_total = released.collections;
+    samples.memory_heap_trims_total = released.trims;
+    samples.memory_released_bytes_total = released.releasedBytes;
+    return samples;
+  });
 }
 
 if (import.meta.main) await startShop();

@@ -112,6 +112,34 @@ export function timeoutResponse(request: Request): Response {
   });
 }
 
+const OVERLOADED_MESSAGE = "We're very busy right now. Please try again in a moment.";
+/** Built once: shedding must cost less than serving, so nothing is rendered per refusal. */
+const OVERLOADED_BODIES = {
+  json: JSON.stringify({ error: { code: "overloaded", message: OVERLOADED_MESSAGE } }),
+  html: renderHtml(ErrorPage({ status: 503, message: OVERLOADED_MESSAGE })),
+};
+
+/**
+ * The answer to a request the shop sheds under load (built outside any Hono context): 503 with
+ * `Retry-After`, and `Connection: close` when the connection itself is one too many.
+ */
+export function overloadedResponse(
+  request: Request,
+  retryAfterSeconds: number,
+  options: { closeConnection?: boolean } = {},
+): Response {
+  const headers = new Headers(SECURITY_HEADERS as [string, string][]);
+  headers.set("cache-control", "no-store");
+  headers.set("retry-after", String(retryAfterSeconds));
+  if (options.closeConnection) headers.set("connection", "close");
+  const json = wantsJson(request);
+  headers.set("content-type", json ? "application/json" : "text/html; charset=UTF-8");
+  return new Response(json ? OVERLOADED_BODIES.json : OVERLOADED_BODIES.html, {
+    status: 503,
+    headers,
+  });
+}
+
 /** Unknown routes: a JSON 404 for the API, a friendly page (with the menu, when given) otherwise. */
 export function handleNotFound(c: Context, departments?: Department[]): Response {
   if (wantsJson(c)) {

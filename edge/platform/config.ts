@@ -51,6 +51,15 @@ export interface Config {
     requestTimeoutMs: number;
     bodyLimitBytes: number;
     shutdownDeadlineMs: number;
+    /** Connections the kernel queues before they are accepted (capped by net.core.somaxconn). */
+    listenBacklog: number;
+    /** Open client connections; beyond it idle ones are closed and new ones answered 503. */
+    maxConnections: number;
+    /** A new connection must deliver a complete request head within this. */
+    headerTimeoutMs: number;
+    /** A keep-alive connection must send its next request head within this. */
+    idleTimeoutMs: number;
+    admission: AdmissionConfig;
   };
   auth: AuthConfig;
   cache: CacheConfig;
@@ -108,6 +117,20 @@ export interface CacheConfig {
   /** Entries L2 (Redis) keeps; the oldest writes are evicted past it. */
   redisMaxEntries: number;
   kinds: Record<CacheKind, CacheWindows>;
+}
+
+/** Load shedding (edge/http/admission.ts). */
+export interface AdmissionConfig {
+  /** Requests running at once; more catalog requests wait in the queue, others get 503. */
+  maxInFlight: number;
+  /** Catalog requests that may wait for a slot. */
+  queueLimit: number;
+  /** How long one may wait before it gets a 503. */
+  queueTimeoutMs: number;
+  /** Standing event-loop delay above which sign-in and account requests get 503. */
+  lowPriorityLagMs: number;
+  /** Standing event-loop delay above which catalog requests get 503 too. */
+  highPriorityLagMs: number;
 }
 
 /** A sliding-window limit: `limit` requests per `windowSeconds`. */
@@ -211,6 +234,17 @@ export function loadConfig(env: Env): Config {
       requestTimeoutMs: integer(env, "REQUEST_TIMEOUT_MS", 10_000, { min: 100, max: 120_000 }),
       bodyLimitBytes: integer(env, "BODY_LIMIT_BYTES", 64 * 1024, { min: 1024, max: 10 << 20 }),
       shutdownDeadlineMs: integer(env, "SHUTDOWN_DEADLINE_MS", 10_000, { min: 0, max: 120_000 }),
+      listenBacklog: integer(env, "LISTEN_BACKLOG", 4096, { min: 16, max: 65_535 }),
+      maxConnections: integer(env, "MAX_CONNECTIONS", 12_000, { min: 1, max: 1_000_000 }),
+      headerTimeoutMs: integer(env, "HEADER_TIMEOUT_MS", 10_000, { min: 100, max: 600_000 }),
+      idleTimeoutMs: integer(env, "IDLE_TIMEOUT_MS", 15_000, { min: 100, max: 600_000 }),
+      admission: {
+        maxInFlight: integer(env, "MAX_IN_FLIGHT", 256, { min: 1, max: 100_000 }),
+        queueLimit: integer(env, "ADMISSION_QUEUE", 1024, { min: 0, max: 100_000 }),
+        queueTimeoutMs: integer(env, "ADMISSION_QUEUE_TIMEOUT_MS", 1000, { min: 1, max: 60_000 }),
+        lowPriorityLagMs: integer(env, "SHED_LAG_LOW_MS", 100, { min: 1, max: 60_000 }),
+        highPriorityLagMs: integer(env, "SHED_LAG_HIGH_MS", 500, { min: 1, max: 60_000 }),
+      },
     },
     auth: authConfig(env, mode),
     cache: {

@@ -2,7 +2,8 @@
  * `deno task bench`: the macro benchmarks, one after another in one invocation, so the figures
  * and ratios printed come from the same run on the same machine state.
  *
- *   deno task bench [--only cached,login,parallel,rss,ttfb] [--json .tmp/bench/bench.json]
+ *   deno task bench [--only cached,login,parallel,regions,rss,ttfb,connections,generator,
+ *                   degradation,rss10k] [--json .tmp/bench/bench.json]
  *
  * - cached: cached product page vs bare `Deno.serve` hello world under wrk (cached_page_bench.ts)
  * - login:  one argon2id hash, native addon vs WebAssembly in a worker; then catalog p99,
@@ -15,6 +16,12 @@
  * - regions: per region, TTFB, replication lag, invalidation propagation and the share served
  *           without crossing a region, with an edge and replica per region vs one origin edge
  *           over the same simulated distance (regions_bench.ts; chart in .tmp/bench/regions.svg)
+ * - connections: shop RSS with 1k, 5k and 10k open keep-alive connections, and after
+ *           (connections_bench.ts)
+ * - generator: the load tool against `hey` at the same concurrency, and its CPU per request
+ *           (generator_bench.ts)
+ * - degradation: one overload with load shedding off and on (degradation_bench.ts)
+ * - rss10k: peak shop RSS and kernel counters during the `10k` preset (rss_bench.ts; ~5 min)
  *
  * Each benchmark starts and stops its own servers; they never overlap. The replication benchmark
  * needs sqld and stays separate (replication_bench.ts).
@@ -31,6 +38,9 @@ import { benchShopRss, formatShopRss } from "./rss_bench.ts";
 import { benchTtfb, formatTtfb } from "./ttfb_bench.ts";
 import { benchRegions, formatRegions } from "./regions_bench.ts";
 import { renderRegionsChart } from "./regions_chart.ts";
+import { benchConnections, formatConnections } from "./connections_bench.ts";
+import { benchDegradation, formatDegradation } from "./degradation_bench.ts";
+import { benchGenerator, formatGenerator } from "./generator_bench.ts";
 
 interface Benchmark {
   title: string;
@@ -85,6 +95,34 @@ const BENCHMARKS: Record<string, Benchmark> = {
       await Deno.mkdir(".tmp/bench", { recursive: true });
       await Deno.writeTextFile(chart, renderRegionsChart(result));
       return { text: `${formatRegions(result)}\nchart: ${chart}`, result };
+    },
+  },
+  connections: {
+    title: "shop RSS with 1k, 5k and 10k open keep-alive connections",
+    async run() {
+      const result = await benchConnections();
+      return { text: formatConnections(result), result };
+    },
+  },
+  generator: {
+    title: "the load tool against hey on one cached page, and its CPU per request",
+    async run() {
+      const result = await benchGenerator();
+      return { text: formatGenerator(result), result };
+    },
+  },
+  degradation: {
+    title: "one overload with load shedding off and on",
+    async run() {
+      const runs = await benchDegradation();
+      return { text: formatDegradation(runs), result: runs };
+    },
+  },
+  rss10k: {
+    title: "peak shop RSS and kernel counters during the 10k preset",
+    async run() {
+      const result = await benchShopRss({ preset: "10k" });
+      return { text: formatShopRss(result), result };
     },
   },
 };

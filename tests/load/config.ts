@@ -1,6 +1,6 @@
 /** Load-run options: presets, the `--stages` grammar, thresholds, and CLI flag parsing. */
 
-export type ScenarioName = "home" | "shop";
+export type ScenarioName = "home" | "shop" | "path";
 
 /** One k6 `ramping-vus` stage: ramp linearly to `target` VUs over `durationMs`. */
 export interface Stage {
@@ -25,6 +25,8 @@ export interface LoadOptions {
   stages: Stage[];
   thinkMs: [number, number];
   scenario: ScenarioName;
+  /** What the `path` scenario requests, e.g. "/p/blue-mug". */
+  path: string;
   loginShare: number;
   loginEmail: string;
   loginPassword: string;
@@ -187,7 +189,8 @@ export const USAGE = `Usage: deno task load [flags]
   --preset NAME           ${Object.keys(PRESETS).join(" | ")} (default smoke)
   --stages LIST           e.g. "30s:100,1m:1000,30s:0" (overrides the preset)
   --think MIN-MAX         think time in seconds between iterations, e.g. 1-4
-  --scenario NAME         home | shop
+  --scenario NAME         home | shop | path (one GET of --path per iteration)
+  --path PATH             the page the path scenario requests (default /)
   --login-share F         share of VUs that log in each iteration (shop), e.g. 0.1
   --login-email E         --login-password P   credentials for the login step
   --workers N             generator processes (default: 1 per 2,500 VUs, max cores)
@@ -221,6 +224,7 @@ export function parseArgs(args: string[]): LoadOptions {
     "stages",
     "think",
     "scenario",
+    "path",
     "login-share",
     "login-email",
     "login-password",
@@ -246,9 +250,11 @@ export function parseArgs(args: string[]): LoadOptions {
     );
   }
   const scenario = one("scenario") ?? preset.scenario;
-  if (scenario !== "home" && scenario !== "shop") {
-    throw new RangeError(`Unknown scenario "${scenario}": choose home or shop`);
+  if (scenario !== "home" && scenario !== "shop" && scenario !== "path") {
+    throw new RangeError(`Unknown scenario "${scenario}": choose home, shop or path`);
   }
+  const path = one("path") ?? "/";
+  if (!path.startsWith("/")) throw new RangeError(`Invalid path "${path}": it must start with /`);
   const loginShare = Number(one("login-share") ?? preset.loginShare);
   if (!(loginShare >= 0 && loginShare <= 1)) {
     throw new RangeError(`Invalid login share "${one("login-share")}": expected 0..1`);
@@ -272,6 +278,7 @@ export function parseArgs(args: string[]): LoadOptions {
     stages,
     thinkMs: parseThink(one("think") ?? preset.think),
     scenario,
+    path,
     loginShare,
     loginEmail: one("login-email") ?? "loadtest@example.com",
     loginPassword: one("login-password") ?? "loadtest-password",

@@ -85,7 +85,7 @@ function inline(plan: WorkerPlan, onMessage: (m: WorkerMessage) => void): Worker
 export async function runLoad(options: LoadOptions, hooks: RunHooks = {}): Promise<LoadResult> {
   const cpuBefore = process.cpuUsage();
   // The home scenario needs no setup, exactly like the published script.
-  const discovery = options.scenario === "home"
+  const discovery = options.scenario !== "shop"
     ? { categories: [], products: [], words: [], notes: [] }
     : await discover(options.url, options.requestTimeoutMs);
   const aggregate = new Aggregate(options);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseStages, parseThreshold, presetOptions, targetAt } from "./config.ts";
+import { parseArgs, parseStages, parseThreshold, presetOptions, targetAt } from "./config.ts";
 import { runLoad } from "./coordinator.ts";
 import { formatSummary } from "./summary.ts";
 import { renderReport } from "./report_html.ts";
@@ -49,6 +49,7 @@ Deno.test("[load] smoke run against a stub counts requests, steps and failures",
     assert.ok(Math.abs(result.failedRate - 0.25) < 0.02, `failed rate ${result.failedRate}`);
     assert.equal(step("category")?.failed, 0);
     assert.deepEqual(result.errors.map((e) => e.reason), ["HTTP 500"]);
+    assert.ok(result.failedDuration.med > 0 && result.failedDuration.med < 1000);
     // The stub has no login endpoint: disabled after a 404, not counted as a failure.
     assert.ok(result.notes.some((n) => n.includes("/api/auth/login answered 404")));
     assert.equal(step("login")?.failed ?? 0, 0);
@@ -109,5 +110,33 @@ Deno.test("[load] CLI exits 0 when thresholds pass and 99 when one fails", async
   } finally {
     await stub.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("[load] the path scenario loops on one page, without think time when it is 0", async () => {
+  assert.throws(() => parseArgs(["--scenario", "path", "--path", "p/x"]), /must start with \//);
+  const stub = startStub();
+  try {
+    const options = parseArgs([
+      "--url",
+      stub.url,
+      "--scenario",
+      "path",
+      "--path",
+      "/p/x",
+      "--stages",
+      "0s:4,2s:4",
+      "--think",
+      "0",
+      "--workers",
+      "0",
+    ]);
+    const result = await runLoad(options);
+    assert.deepEqual(result.steps.map((s) => s.name), ["get"]);
+    assert.equal(result.failed, 0);
+    // A closed loop: far more than the 4 VUs × 2 s a think time would allow.
+    assert.ok(result.reqs > 200, `only ${result.reqs} requests`);
+  } finally {
+    await stub.close();
   }
 });

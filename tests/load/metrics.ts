@@ -23,6 +23,8 @@ export interface BucketMessage {
   worker: number;
   sec: number;
   all: StatJson;
+  /** Durations of the failed requests alone (how fast failures come back). */
+  failures: StatJson;
   steps: Record<string, StatJson>;
   errors: Record<string, number>;
   vus: number;
@@ -74,6 +76,7 @@ export class SecondRecorder implements Sink {
   #startAt: number;
   #sec = 0;
   #all = new Stat();
+  #failures = new Stat();
   #steps = new Map<string, Stat>();
   #errors = new Map<string, number>();
   #notes = new Set<string>();
@@ -125,6 +128,7 @@ export class SecondRecorder implements Sink {
   record(sample: Sample): void {
     if (this.#secondNow() !== this.#sec) this.roll();
     this.#all.add(sample);
+    if (sample.failed) this.#failures.add(sample);
     let step = this.#steps.get(sample.step);
     if (!step) this.#steps.set(sample.step, step = new Stat());
     step.add(sample);
@@ -169,6 +173,7 @@ export class SecondRecorder implements Sink {
       worker: this.#worker,
       sec: this.#sec,
       all: this.#all.toJSON(),
+      failures: this.#failures.toJSON(),
       steps,
       errors: Object.fromEntries(this.#errors),
       vus: this.#vus,
@@ -181,6 +186,7 @@ export class SecondRecorder implements Sink {
     this.#cpuAt = cpu;
     this.#wallAt = wall;
     this.#all = new Stat();
+    this.#failures = new Stat();
     this.#steps.clear();
     this.#errors.clear();
     this.#iterations = 0;
@@ -246,6 +252,8 @@ export interface LoadResult {
   failedRate: number;
   rps: number;
   duration: DurationStats;
+  /** How long failed requests took (fast 503s, or timeouts). */
+  failedDuration: DurationStats;
   bytesReceived: number;
   iterations: number;
   interrupted: number;
@@ -293,6 +301,7 @@ interface WorkerAgg {
 export class Aggregate {
   #options: LoadOptions;
   #all = new Stat();
+  #failures = new Stat();
   #steps = new Map<string, Stat>();
   #errors = new Map<string, number>();
   #seconds = new Map<number, SecondAgg>();
@@ -314,6 +323,7 @@ export class Aggregate {
     if (message.type === "note") this.#notes.add(message.text);
     if (message.type !== "bucket") return;
     this.#all.merge(message.all);
+    if (message.failures) this.#failures.merge(message.failures);
     for (const [name, json] of Object.entries(message.steps)) {
       let stat = this.#steps.get(name);
       if (!stat) this.#steps.set(name, stat = new Stat());
@@ -412,6 +422,7 @@ export class Aggregate {
       failedRate,
       rps,
       duration: durationStats(this.#all.hist),
+      failedDuration: durationStats(this.#failures.hist),
       bytesReceived: this.#all.bytes,
       iterations: this.#iterations,
       interrupted: this.#interrupted,

@@ -1,12 +1,20 @@
 /**
  * Scenarios as lists of pluggable steps. A step is a name plus `run(ctx)`, which sends
- * its requests through `ctx.request`, the instrumented fetch that times every request
- * to its last body byte (k6's http_req_duration) and records status and failures.
+ * its requests through `ctx.request`, the instrumented client that times every request
+ * to its last body byte (k6's http_req_duration) and records status and failures. Each VU
+ * keeps its own keep-alive connection (http_client.ts), as k6 VUs do.
  *
  * Adding a cart or checkout step means writing one `Step` and listing it in SCENARIOS.
  */
 
 import type { ScenarioName } from "./config.ts";
+import {
+  classifyError as classifyConnectionError,
+  encodeRequest,
+  KeepAliveConnection,
+  type RawResponse,
+  RequestFailedError,
+} from "./http_client.ts";
 
 /** What setup discovered on the target; shared read-only by every VU. */
 export interface Discovery {
@@ -59,6 +67,8 @@ export interface Response {
 export interface StepContext {
   vu: VuState;
   data: Discovery;
+  /** The page of the `path` scenario. */
+  path: string;
   /** Per-process switches steps may flip (e.g. disable login after a 404). */
   flags: Map<string, boolean>;
   sink: Sink;
@@ -136,20 +146,25 @@ export const searchStep: Step = {
   },
 };
 
+/** One GET of `--path`: a closed loop on one page, comparable with `hey` and `wrk`. */
+export const pathStep: Step = {
+  name: "get",
+  async run(ctx) {
+    await ctx.request(ctx.path);
+  },
+};
+
 export const SCENARIOS: Record<ScenarioName, Step[]> = {
   home: [homeStep],
   shop: [homeStep, loginStep, categoryStep, productStep, searchStep],
+  path: [pathStep],
 };
 
-/** Maps a fetch error to a short, groupable reason. */
+/** Maps a fetch error (setup) to a short, groupable reason. */
 export function classifyError(error: unknown): string {
   if (error instanceof DOMException && error.name === "TimeoutError") return "timeout";
   const message = error instanceof Error ? `${error.message} ${error.cause ?? ""}` : String(error);
-  if (/os error 24|too many open files/i.test(message)) return "EMFILE (too many open files)";
-  if (/refused/i.test(message)) return "connection refused";
-  if (/reset|broken pipe|closed/i.test(message)) return "connection reset";
-  if (/timed? ?out/i.test(message)) return "timeout";
-  return message.replace(/\s+/g, " ").trim().slice(0, 80);
+  return classifyConnectionError(message);
 }
 
 export interface RequestFactoryOptions {
@@ -159,51 +174,67 @@ export interface RequestFactoryOptions {
   step: () => string;
 }
 
-/** Builds the instrumented fetch for one VU. */
+const USER_AGENT = "shop-load/2 (k6-like)";
+/** What a browser asks for; bodies are counted compressed, as they travel. */
+const ACCEPT_ENCODING = "gzip, br";
+/** Request heads without cookies or body, built once per method and path for the process. */
+const prebuiltHeads = new Map<string, Uint8Array>();
+
+/** The instrumented request function of one VU, over its own keep-alive connection. */
+export type VuRequest = StepContext["request"] & { close(): void };
+
+/** Builds the instrumented request function for one VU (one keep-alive connection). */
 export function createRequest(
   baseUrl: string,
   vu: VuState,
   sink: Sink,
   options: RequestFactoryOptions,
-): StepContext["request"] {
-  return async function request(path, init = {}) {
-    const headers: Record<string, string> = { "user-agent": "shop-load/1 (k6-like)" };
+): VuRequest {
+  const target = new URL(baseUrl);
+  if (target.protocol !== "http:") {
+    throw new RangeError(`The load tool speaks plain HTTP/1.1; "${baseUrl}" is not http://`);
+  }
+  const port = Number(target.port || 80);
+  const connection = new KeepAliveConnection(target.hostname, port);
+  const baseHeaders: Array<[string, string]> = [
+    ["Host", target.host],
+    ["User-Agent", USER_AGENT],
+    ["Accept-Encoding", ACCEPT_ENCODING],
+  ];
+  options.signal.addEventListener("abort", () => connection.close(), { once: true });
+
+  function encode(method: string, path: string, init: RequestOptions): Uint8Array {
+    const plain = vu.cookies.size === 0 && init.json === undefined;
+    const key = `${method} ${path}`;
+    if (plain) {
+      const cached = prebuiltHeads.get(key);
+      if (cached) return cached;
+    }
+    const headers = [...baseHeaders];
     if (vu.cookies.size > 0) {
-      headers.cookie = [...vu.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+      headers.push(["Cookie", [...vu.cookies].map(([k, v]) => `${k}=${v}`).join("; ")]);
     }
     let body: string | undefined;
     if (init.json !== undefined) {
-      headers["content-type"] = "application/json";
+      headers.push(["Content-Type", "application/json"]);
       body = JSON.stringify(init.json);
     }
+    const bytes = encodeRequest(method, path, headers, body);
+    if (plain && prebuiltHeads.size < 10_000) prebuiltHeads.set(key, bytes);
+    return bytes;
+  }
+
+  async function request(path: string, init: RequestOptions = {}): Promise<Response> {
+    const method = init.method ?? "GET";
     const step = options.step();
     const started = performance.now();
-    let status = 0;
-    let bytes = 0;
-    let text: string | undefined;
+    let response: RawResponse;
     try {
-      const res = await fetch(baseUrl + path, {
-        method: init.method ?? "GET",
-        headers,
-        body,
-        redirect: "manual",
-        signal: AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]),
+      response = await connection.send(encode(method, path, init), {
+        timeoutMs: options.timeoutMs,
+        keepBody: init.keepBody,
+        head: method === "HEAD",
       });
-      status = res.status;
-      // Status line + headers, approximately as on the wire.
-      bytes += 17;
-      for (const [k, v] of res.headers) bytes += k.length + v.length + 4;
-      for (const cookie of res.headers.getSetCookie()) {
-        const [pair] = cookie.split(";");
-        const eq = pair.indexOf("=");
-        if (eq > 0) vu.cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
-      }
-      if (init.keepBody) {
-        text = await res.text();
-        bytes += new TextEncoder().encode(text).byteLength;
-      } else if (res.body) {
-        for await (const chunk of res.body) bytes += chunk.byteLength;
-      }
     } catch (error) {
       if (options.signal.aborted) throw new VuInterruptedError("VU stopped after its grace period");
       sink.record({
@@ -211,22 +242,30 @@ export function createRequest(
         durationMs: performance.now() - started,
         status: 0,
         failed: true,
-        bytes,
-        error: classifyError(error),
+        bytes: 0,
+        error: error instanceof RequestFailedError ? error.reason : classifyError(error),
       });
       return { status: 0 };
     }
+    const durationMs = performance.now() - started;
+    for (const cookie of response.setCookies) {
+      const [pair] = cookie.split(";");
+      const eq = pair.indexOf("=");
+      if (eq > 0) vu.cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+    }
+    const { status } = response;
     const failed = status >= 400 && !(init.tolerate ?? []).includes(status);
     sink.record({
       step,
-      durationMs: performance.now() - started,
+      durationMs,
       status,
       failed,
-      bytes,
+      bytes: response.bytes,
       error: failed ? `HTTP ${status}` : undefined,
     });
-    return { status, body: text };
-  };
+    return { status, body: response.body ? new TextDecoder().decode(response.body) : undefined };
+  }
+  return Object.assign(request, { close: () => connection.close() });
 }
 
 const FALLBACK_WORDS = ["shirt", "mug", "blue", "gift", "coffee", "bag", "lamp", "book"];

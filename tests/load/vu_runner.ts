@@ -79,17 +79,19 @@ export async function runWorker(
       done: Promise.resolve(),
     };
     let currentStep = "";
+    const request = createRequest(load.url, vu.state, recorder, {
+      timeoutMs: load.requestTimeoutMs,
+      signal: vu.abort.signal,
+      step: () => currentStep,
+    });
     const ctx: StepContext = {
       vu: vu.state,
       data: discovery,
+      path: load.path,
       flags,
       sink: recorder,
       credentials: { email: load.loginEmail, password: load.loginPassword },
-      request: createRequest(load.url, vu.state, recorder, {
-        timeoutMs: load.requestTimeoutMs,
-        signal: vu.abort.signal,
-        step: () => currentStep,
-      }),
+      request,
       random: Math.random,
     };
     async function loop(): Promise<void> {
@@ -111,6 +113,7 @@ export async function runWorker(
         }
         if (vu.stopping) return;
         const [lo, hi] = load.thinkMs;
+        if (hi === 0) continue; // a closed loop without think time, like hey and wrk
         const think = lo + Math.random() * (hi - lo);
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, think);
@@ -123,6 +126,7 @@ export async function runWorker(
       }
     }
     vu.done = loop().finally(() => {
+      request.close();
       alive.delete(vu);
       recorder.setVus(alive.size);
     });

@@ -133,3 +133,34 @@ Deno.test("[config] the shop refuses to start on a bad setting with one clear li
   assert.equal(output.code, 1);
   assert.equal(stderr, 'config error: PORT must be an integer from 0 to 65535, got "not-a-port"');
 });
+
+Deno.test("[config] capacity limits have bounded defaults and refuse nonsense", () => {
+  const { http } = loadConfig({});
+  assert.deepEqual(
+    [http.listenBacklog, http.maxConnections, http.headerTimeoutMs, http.idleTimeoutMs],
+    [4096, 12_000, 10_000, 15_000],
+  );
+  assert.deepEqual(http.admission, {
+    maxInFlight: 256,
+    queueLimit: 1024,
+    queueTimeoutMs: 1000,
+    lowPriorityLagMs: 100,
+    highPriorityLagMs: 500,
+  });
+  const tuned = loadConfig({
+    MAX_CONNECTIONS: "500",
+    HEADER_TIMEOUT_MS: "2000",
+    MAX_IN_FLIGHT: "8",
+  });
+  assert.equal(tuned.http.maxConnections, 500);
+  assert.equal(tuned.http.headerTimeoutMs, 2000);
+  assert.equal(tuned.http.admission.maxInFlight, 8);
+  assert.throws(
+    () => loadConfig({ MAX_CONNECTIONS: "0" }),
+    /MAX_CONNECTIONS must be an integer from 1/,
+  );
+  assert.throws(
+    () => loadConfig({ HEADER_TIMEOUT_MS: "5" }),
+    /HEADER_TIMEOUT_MS must be an integer from 100/,
+  );
+});

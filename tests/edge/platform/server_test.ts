@@ -4,7 +4,7 @@ import { serveGracefully } from "../../../edge/platform/server.ts";
 
 const quiet = createLogger("error", { write: () => {} });
 
-Deno.test("[server] graceful shutdown finishes an in-flight request and refuses new ones", async () => {
+Deno.test("[server] graceful shutdown finishes an in-flight request with Connection: close and refuses new ones", async () => {
   let release!: () => void;
   const released = new Promise<void>((resolve) => release = resolve);
   let started!: () => void;
@@ -37,6 +37,7 @@ Deno.test("[server] graceful shutdown finishes an in-flight request and refuses 
   const response = await inFlight;
   assert.equal(response.status, 200);
   assert.equal(await response.text(), "finished");
+  assert.equal(response.headers.get("connection"), "close", "keep-alive clients are told to go");
   await shutdown;
   assert.equal(closed, true, "clients close after draining");
 });
@@ -66,4 +67,61 @@ Deno.test("[server] shutdown gives up on requests that outlive the deadline", as
   assert.ok(took < 700, `shutdown returned after ${Math.round(took)} ms, not after the request`);
   assert.equal(closed, true);
   await stuck;
+});
+
+Deno.test("[server] when descriptors run out and Deno's accept loop dies, the server listens again", async () => {
+  const serverModule = new URL("../../../edge/platform/server.ts", import.meta.url).href;
+  const logModule = new URL("../../../edge/platform/log.ts", import.meta.url).href;
+  const script = `
+    import { serveGracefully } from "${serverModule}";
+    import { createLogger } from "${logModule}";
+    const logger = createLogger("info");
+    const server = serveGracefully(() => Promise.resolve(new Response("ok")), {
+      port: 0, hostname: "127.0.0.1", shutdownDeadlineMs: 100, logger,
+    });
+    console.log(server.addr.port);
+  `;
+  const child = new Deno.Command("sh", {
+    args: ["-c", `ulimit -n 96 && exec "$0" eval "$1"`, Deno.execPath(), script],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const flood: Deno.Conn[] = [];
+  const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let log = "";
+  const reading = (async () => {
+    for (let chunk = await stderr.read(); !chunk.done; chunk = await stderr.read()) {
+      log += chunk.value;
+    }
+  })();
+  try {
+    const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const port = Number((await stdout.read()).value?.trim());
+    stdout.releaseLock();
+    for (let i = 0; i < 150; i++) {
+      try {
+        flood.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+      } catch {
+        break; // refused once the listener is gone
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (const conn of flood.splice(0)) conn.close();
+    let answered = false;
+    for (let attempt = 0; attempt < 50 && !answered; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      answered = await fetch(`http://127.0.0.1:${port}/`).then(
+        async (response) => (await response.text()) === "ok",
+        () => false,
+      );
+    }
+    assert.ok(answered, `no answer after the flood; log:\n${log}`);
+    assert.match(log, /stopped accepting connections; listening again/);
+    assert.match(log, /Too many open files/);
+  } finally {
+    for (const conn of flood) conn.close();
+    child.kill("SIGKILL");
+    await child.status;
+    await reading.catch(() => {});
+  }
 });

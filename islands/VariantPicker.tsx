@@ -21,12 +21,15 @@ export default function VariantPicker({ variants }: { variants: VariantOption[] 
       <label>
         Option{" "}
         <select
-          name="variant"
-          value={String(index)}
-          onChange={(event) => setIndex(Number((event.target as HTMLSelectElement).value))}
+          name="variant_id"
+          value={String(selected.id)}
+          onChange={(event) => {
+            const id = (event.target as HTMLSelectElement).value;
+            setIndex(variants.findIndex((variant) => String(variant.id) === id));
+          }}
         >
-          {variants.map((variant, i) => (
-            <option key={variant.id} value={String(i)}>
+          {variants.map((variant) => (
+            <option key={variant.id} value={String(variant.id)}>
               {variant.name}
               {variant.available <= 0 ? " (sold out)" : ""}
             </option>
@@ -36,7 +39,7 @@ export default function VariantPicker({ variants }: { variants: VariantOption[] 
       <p class={selected.available > 0 ? "stock in" : "stock out"} data-testid="stock">
         {stockLabel(selected.available)}
       </p>
-      <button type="button" disabled={selected.available <= 0}>Add to cart</button>
+      <button type="submit" disabled={selected.available <= 0}>Add to cart</button>
     </div>
   );
 }

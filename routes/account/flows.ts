@@ -32,6 +32,10 @@ import type { Role } from "../../edge/auth/tokens.ts";
 export interface AuthDeps {
   auth: Auth;
   database: Database;
+  /** Runs after a successful sign-in (the cart merges the browser's anonymous cart). */
+  onSignIn?: (c: Context, userId: string) => Promise<void>;
+  /** Runs on sign-out (the browser forgets the account's cart). */
+  onSignOut?: (c: Context) => void;
 }
 
 /** `__Secure-` makes browsers insist on Secure; the path keeps it off every other request. */
@@ -121,6 +125,7 @@ export async function logIn(
     expiresAt: Date.now() + auth.refreshTtlSeconds * 1000,
   });
   setRefreshCookie(c, refresh.token, auth.refreshTtlSeconds);
+  await deps.onSignIn?.(c, user.id);
   return await session(auth, user);
 }
 
@@ -161,6 +166,7 @@ export async function logOut(deps: AuthDeps, c: Context): Promise<void> {
     if (claims) await auth.denylist.add(claims.jti, claims.exp);
   }
   clearRefreshCookie(c);
+  deps.onSignOut?.(c);
 }
 
 async function session(

@@ -180,17 +180,20 @@ export function ProductPage({ product }: { product: ProductDetail }): VNode {
           <p class="card-brand">{product.brand}</p>
           <h1>{product.name}</h1>
           <p>{product.description}</p>
-          <Island name="VariantPicker">
-            <VariantPicker
-              variants={product.variants.map((v) => ({
-                id: v.id,
-                name: v.name,
-                priceMinor: v.priceMinor,
-                currency: v.currency,
-                available: v.available,
-              }))}
-            />
-          </Island>
+          <form method="post" action="/cart/items">
+            <Island name="VariantPicker">
+              <VariantPicker
+                variants={product.variants.map((v) => ({
+                  id: v.id,
+                  name: v.name,
+                  priceMinor: v.priceMinor,
+                  currency: v.currency,
+                  available: v.available,
+                }))}
+              />
+            </Island>
+            <input type="hidden" name="quantity" value="1" />
+          </form>
         </div>
       </article>
     </Layout>

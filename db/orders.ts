@@ -297,7 +297,7 @@ export function stockStateChanged(db: Db, productIds: SQL, now: number): BatchIt
       WHERE id IN ${productIds}`),
     db.run(sql`INSERT INTO outbox (topic, payload, state, attempts, available_at, created_at,
         updated_at)
-      SELECT 'invalidate_products', json_object('products', changed), 'pending', 0, ${now}, ${now},
+      SELECT 'invalidate_products', json_object('products', json(changed)), 'pending', 0, ${now}, ${now},
         ${now}
       FROM (SELECT json_group_array(json_object('productId', id, 'categoryId', category_id,
           'slug', slug, 'version', version, 'featured', is_featured)) AS changed, count(*) AS n

@@ -27,12 +27,12 @@ export function cartInputSchemas(limits: CartLimits) {
 export type CartInputSchemas = ReturnType<typeof cartInputSchemas>;
 
 /**
- * Reads a form field as a number for the schemas above: digits only ("3"), anything else
- * (empty, "-1", "2.5", "1e3") becomes NaN so the schema names the field.
+ * Reads a form field as a number for the schemas above: a whole number ("3", "-1"); anything
+ * else (empty, "2.5", "1e3") becomes NaN, so the schema names the field either way.
  */
 export function formNumber(value: unknown): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "string" || !/^\d{1,10}$/.test(value.trim())) return Number.NaN;
+  if (typeof value !== "string" || !/^-?\d{1,10}$/.test(value.trim())) return Number.NaN;
   return Number(value.trim());
 }
 

@@ -30,7 +30,7 @@ try {
   await cluster.stop();
   throw error;
 }
-const [a, b] = nodes;
+const [a] = nodes;
 const primary = a.services.database.writer;
 const [contested, other] = await stockedVariants(primary, { minStock: 1, count: 2 });
 

@@ -6,7 +6,6 @@ import { createUser } from "../../../db/users.ts";
 import { createQueryCounter, openTestServices } from "../../fixtures.ts";
 import {
   countRows,
-  guestCheckout,
   setStock,
   Shopper,
   stockedVariants,

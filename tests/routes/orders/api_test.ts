@@ -4,13 +4,7 @@ import { canTransition, ORDER_STATUSES, type OrderStatus } from "../../../db/ord
 import { orderStatusHistory, outbox } from "../../../db/schema.ts";
 import { createUser } from "../../../db/users.ts";
 import { createQueryCounter, openTestServices } from "../../fixtures.ts";
-import {
-  countRows,
-  setStock,
-  Shopper,
-  stockedVariants,
-  stockOf,
-} from "../checkout/shopper.ts";
+import { countRows, setStock, Shopper, stockedVariants, stockOf } from "../checkout/shopper.ts";
 
 const counter = createQueryCounter();
 const shop = await openTestServices({

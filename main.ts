@@ -25,6 +25,9 @@ import { readYourWrites } from "./edge/http/read_your_writes.ts";
 import { createReadinessProbe, type ReadinessReport } from "./edge/platform/readiness.ts";
 import { createRedisClient } from "./edge/platform/redis.ts";
 import { type RunningServer, serveGracefully } from "./edge/platform/server.ts";
+import { loadShopSecret } from "./edge/platform/signing.ts";
+import { createPaymentProvider, type PaymentProvider } from "./edge/payments/payments.ts";
+import { privateNoStore } from "./edge/http/private.ts";
 import { accountPages } from "./routes/account/pages.tsx";
 import { adminProductsApi } from "./routes/admin/products.ts";
 import { authApi, jwksRoute } from "./routes/account/api.ts";
@@ -33,6 +36,17 @@ import { catalogApi } from "./routes/catalog/api.ts";
 import { productImages } from "./routes/catalog/images.ts";
 import { readDepartments } from "./routes/catalog/menu_data.ts";
 import { catalogPages } from "./routes/catalog/pages.tsx";
+import { cartApi } from "./routes/cart/api.ts";
+import { cartPages } from "./routes/cart/pages.tsx";
+import { createCartSessions } from "./routes/cart/session.ts";
+import { checkoutApi } from "./routes/checkout/api.ts";
+import { checkoutPages } from "./routes/checkout/pages.tsx";
+import { adminOrdersApi } from "./routes/orders/admin.ts";
+import { ordersApi } from "./routes/orders/api.ts";
+import { createOrderLinks, type OrderLinks } from "./routes/orders/links.ts";
+import { type OutboxWorker, startOutboxWorker } from "./routes/orders/outbox_worker.ts";
+import { orderPages } from "./routes/orders/pages.tsx";
+import { paymentWebhook } from "./routes/payments/webhook.ts";
 import { handleError, handleNotFound, timeoutResponse, wantsJson } from "./routes/errors.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
@@ -50,10 +64,26 @@ export interface AppServices {
   /** Edge cache tiers (L0 → KV → Redis) for catalog responses, with tag invalidation. */
   cache: EdgeCache;
   readiness: () => Promise<ReadinessReport>;
+  /** Signs cart cookies and guest order links (SHOP_SECRET, or generated into DATA_DIR). */
+  shopSecret: string;
+  orderLinks: OrderLinks;
+  payments: PaymentProvider;
+  /** Carries out orders' side effects from the transactional outbox. */
+  outbox: OutboxWorker;
 }
 
+/** The buying path: a shopper's cart, checkout and orders (`private, no-store`, never cached). */
+const BUYING_ROUTES = [
+  "/api/cart/*",
+  "/api/checkout/*",
+  "/api/orders/*",
+  "/cart/*",
+  "/checkout",
+  "/orders/*",
+];
+
 /** Route groups that serve a shopper's own data (never cached, read-your-writes applies). */
-const PERSONAL_ROUTES = ["/api/auth/*", "/api/admin/*", "/account/*"];
+const PERSONAL_ROUTES = ["/api/auth/*", "/api/admin/*", "/account/*", ...BUYING_ROUTES];
 
 const STATIC_ROOT = new URL("./static", import.meta.url).pathname;
 
@@ -82,6 +112,8 @@ export function createApp(services: AppServices): Hono {
   // Cached catalog responses arrive precompressed from the edge cache; these are the others.
   const compressText = compress();
   for (const path of [...PERSONAL_ROUTES, "/static/*", "/metrics"]) app.use(path, compressText);
+  const personal = privateNoStore();
+  for (const path of BUYING_ROUTES) app.use(path, personal);
 
   // Built files carry a content hash in their names, so browsers may keep them for a year;
   // their .br and .gz twins are served by Accept-Encoding.
@@ -104,18 +136,29 @@ export function createApp(services: AppServices): Hono {
     }),
   );
   app.route("/", productImages());
+  const carts = createCartSessions({ ...services, cart: config.cart, secret: services.shopSecret });
+  // Signing in merges the browser's anonymous cart into the account's; signing out forgets it.
+  const accountDeps = {
+    ...services,
+    onSignIn: carts.signedIn,
+    onSignOut: carts.signedOut,
+  };
+  const adminGuard = every(authenticate(services.auth), requireRole("admin"));
+  const buyingDeps = { ...services, carts, checkout: config.checkout };
   app.route("/", healthRoutes(services));
-  app.route("/api/auth", authApi(services));
+  app.route("/api/auth", authApi(accountDeps));
   app.route("/", jwksRoute(services));
-  app.route("/", accountPages({ ...services, departments: () => readDepartments(services) }));
+  app.route("/", accountPages({ ...accountDeps, departments: () => readDepartments(services) }));
   app.route("/", metricsRoutes(services));
-  app.route(
-    "/api/admin/products",
-    adminProductsApi({
-      ...services,
-      guard: every(authenticate(services.auth), requireRole("admin")),
-    }),
-  );
+  app.route("/api/admin/products", adminProductsApi({ ...services, guard: adminGuard }));
+  app.route("/api/admin/orders", adminOrdersApi({ ...services, guard: adminGuard }));
+  app.route("/api/cart", cartApi(buyingDeps));
+  app.route("/api/checkout", checkoutApi(buyingDeps));
+  app.route("/api/orders", ordersApi(services));
+  app.route("/api/payments", paymentWebhook(services));
+  app.route("/", cartPages(buyingDeps));
+  app.route("/", checkoutPages(buyingDeps));
+  app.route("/", orderPages(services));
   app.route("/api", catalogApi(services));
   app.route("/", catalogPages(services));
 
@@ -189,11 +232,43 @@ export async function openServices(
     redis,
     primaryReadsAfterWriteMs: config.database.readYourWritesWindowMs,
   });
-  return { config, logger, database, kv, redis, auth, cache, readiness };
+  const shopSecret = await loadShopSecret({
+    configured: config.shopSecret,
+    dataDir: config.dataDir,
+  });
+  const orderLinks = await createOrderLinks(shopSecret);
+  const payments = await createPaymentProvider({
+    webhookSecret: config.payments.webhookSecret,
+    toleranceSeconds: config.payments.webhookToleranceSeconds,
+  });
+  const outbox = startOutboxWorker({
+    database,
+    cache,
+    logger,
+    config: config.outbox,
+    links: orderLinks,
+    publicUrl: config.publicUrl,
+  });
+  return {
+    config,
+    logger,
+    database,
+    kv,
+    redis,
+    auth,
+    cache,
+    readiness,
+    shopSecret,
+    orderLinks,
+    payments,
+    outbox,
+  };
 }
 
 /** Closes every client held by `services`. */
 export async function closeServices(services: AppServices): Promise<void> {
+  // First: the worker's batch in flight still needs the database and the cache.
+  await services.outbox.close();
   await services.auth.close();
   await services.cache.close();
   services.database.close();

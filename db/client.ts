@@ -11,7 +11,7 @@
  * short cool-down); a primary that is down makes writes fail fast with
  * `DatabaseUnavailableError`, which routes answer with 503 + Retry-After.
  */
-import { type Client, createClient, LibsqlError } from "@libsql/client";
+import { type Client, createClient, type InStatement, LibsqlError } from "@libsql/client";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
@@ -106,10 +106,10 @@ export function openDatabase(
   const logger = options.onQuery
     ? { logQuery: (query: string) => options.onQuery!(query) }
     : undefined;
-  const writer = drizzle(guardedPrimary, { schema, logger });
+  const writer = drizzle(logBatches(guardedPrimary, options.onQuery), { schema, logger });
   const reader = readerClient === guardedPrimary
     ? writer
-    : drizzle(readerClient, { schema, logger });
+    : drizzle(logBatches(readerClient, options.onQuery), { schema, logger });
 
   return {
     writer,
@@ -181,6 +181,25 @@ function withFallback(replica: Client, primary: Client, breaker: Breaker): Clien
       }
     }
     return await call(primary);
+  });
+}
+
+/** drizzle's logger sees single statements only; this reports each statement of a batch too. */
+function logBatches(client: Client, onQuery: ((sql: string) => void) | undefined): Client {
+  if (!onQuery) return client;
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property === "batch") {
+        return (statements: InStatement[], ...rest: unknown[]) => {
+          for (const statement of statements) {
+            onQuery(typeof statement === "string" ? statement : statement.sql);
+          }
+          return (target.batch as (...a: unknown[]) => Promise<unknown>)(statements, ...rest);
+        };
+      }
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
   });
 }
 

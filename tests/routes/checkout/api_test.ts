@@ -284,7 +284,10 @@ Deno.test("[checkout] stock reaching the low-stock mark refreshes the product's 
   const fresh = await page();
   assert.equal(fresh.headers.get("x-cache"), "MISS");
   // The picker's props carry each variant's stock: this one now shows 4.
-  assert.match(await fresh.text(), new RegExp(`id&quot;:${variant.id},[^}]*available&quot;:4}`));
+  assert.match(
+    await fresh.text(),
+    new RegExp(`id&quot;:${variant.id},&quot;options&quot;:\\{[^}]*\\},[^}]*available&quot;:4}`),
+  );
 });
 
 Deno.test("[checkout] order items snapshot names and prices", async () => {

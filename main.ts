@@ -28,6 +28,7 @@ import { type RunningServer, serveGracefully } from "./edge/platform/server.ts";
 import { loadShopSecret } from "./edge/platform/signing.ts";
 import { createPaymentProvider, type PaymentProvider } from "./edge/payments/payments.ts";
 import { privateNoStore } from "./edge/http/private.ts";
+import { accountOverview } from "./routes/account/overview.tsx";
 import { accountPages } from "./routes/account/pages.tsx";
 import { adminProductsApi } from "./routes/admin/products.ts";
 import { authApi, jwksRoute } from "./routes/account/api.ts";
@@ -113,7 +114,7 @@ export function createApp(services: AppServices): Hono {
   const compressText = compress();
   for (const path of [...PERSONAL_ROUTES, "/static/*", "/metrics"]) app.use(path, compressText);
   const personal = privateNoStore();
-  for (const path of BUYING_ROUTES) app.use(path, personal);
+  for (const path of [...BUYING_ROUTES, "/account/*"]) app.use(path, personal);
 
   // Built files carry a content hash in their names, so browsers may keep them for a year;
   // their .br and .gz twins are served by Accept-Encoding.
@@ -144,11 +145,14 @@ export function createApp(services: AppServices): Hono {
     onSignOut: carts.signedOut,
   };
   const adminGuard = every(authenticate(services.auth), requireRole("admin"));
-  const buyingDeps = { ...services, carts, checkout: config.checkout };
+  // The category menu on pages outside the catalog, from the cached categories entry.
+  const departments = () => readDepartments(services);
+  const buyingDeps = { ...services, carts, checkout: config.checkout, departments };
   app.route("/", healthRoutes(services));
   app.route("/api/auth", authApi(accountDeps));
   app.route("/", jwksRoute(services));
-  app.route("/", accountPages({ ...accountDeps, departments: () => readDepartments(services) }));
+  app.route("/", accountPages({ ...accountDeps, departments }));
+  app.route("/", accountOverview(buyingDeps));
   app.route("/", metricsRoutes(services));
   app.route("/api/admin/products", adminProductsApi({ ...services, guard: adminGuard }));
   app.route("/api/admin/orders", adminOrdersApi({ ...services, guard: adminGuard }));
@@ -158,7 +162,7 @@ export function createApp(services: AppServices): Hono {
   app.route("/api/payments", paymentWebhook(services));
   app.route("/", cartPages(buyingDeps));
   app.route("/", checkoutPages(buyingDeps));
-  app.route("/", orderPages(services));
+  app.route("/", orderPages(buyingDeps));
   app.route("/api", catalogApi(services));
   app.route("/", catalogPages(services));
 

@@ -12,111 +12,52 @@ import type { Database } from "../../db/client.ts";
 import type { Auth } from "../../edge/auth/auth.ts";
 import { authenticate, type AuthEnv } from "../../edge/auth/middleware.ts";
 import type { ReadYourWritesEnv } from "../../edge/http/read_your_writes.ts";
-import { formatMoney } from "../../islands/format.ts";
+import { toCartView } from "../../islands/cart_client.ts";
+import CartView from "../../islands/CartView.tsx";
 import { csrfProtection } from "../account/flows.ts";
 import { describeClientError } from "../errors.ts";
-import { Layout } from "../ui/pages.tsx";
+import { Island } from "../ui/island.tsx";
+import type { Department } from "../ui/navigation.ts";
+import { Breadcrumbs, Layout } from "../ui/pages.tsx";
 import { renderPage } from "../ui/render.tsx";
 import { parseWith } from "../validation.ts";
 import { cartInputSchemas, formNumber, parseVariantParam } from "./input.ts";
 import type { CartSessions } from "./session.ts";
 
 export function CartPage(
-  props: { cart: Cart; maxQuantity: number; message?: string; notice?: string },
+  props: {
+    cart: Cart;
+    maxQuantity: number;
+    message?: string;
+    notice?: string;
+    departments?: Department[];
+  },
 ): VNode {
-  const { cart } = props;
   return (
-    <Layout title="Your cart">
-      <section class="cart">
-        <h1>Your cart</h1>
-        {props.notice && <p class="notice" role="status">{props.notice}</p>}
-        {props.message && <p class="error" role="alert">{props.message}</p>}
-        {cart.warnings.length > 0 && (
-          <ul class="warnings" aria-label="Cart warnings">
-            {cart.warnings.map((w) => <li key={w.variantId} class="warning">{w.message}</li>)}
-          </ul>
+    <Layout title="Your cart" departments={props.departments}>
+      <section class="cart-page" aria-labelledby="cart-title">
+        <Breadcrumbs trail={[{ href: "/", label: "Home" }, { label: "Cart" }]} />
+        <h1 id="cart-title">Your cart</h1>
+        {props.notice && (
+          <p class="notice" role="status" data-testid="cart-notice">{props.notice}</p>
         )}
-        {cart.lines.length === 0 ? <EmptyCart /> : (
-          <>
-            <CartTable cart={cart} maxQuantity={props.maxQuantity} />
-            <p class="subtotal">
-              Subtotal ({cart.itemCount} {cart.itemCount === 1 ? "item" : "items"}):{" "}
-              <strong>{formatMoney(cart.subtotalMinor, cart.currency)}</strong>
-            </p>
-            <p>
-              <a class="button" href="/checkout">Check out</a>
-            </p>
-          </>
-        )}
+        {props.message && <p class="alert" role="alert">{props.message}</p>}
+        <Island name="CartView">
+          <CartView cart={toCartView(props.cart)} maxQuantity={props.maxQuantity} />
+        </Island>
       </section>
     </Layout>
   );
 }
 
-function EmptyCart(): VNode {
-  return (
-    <p class="empty">
-      Your cart is empty. <a href="/">Continue shopping</a>
-    </p>
-  );
-}
-
-function CartTable(props: { cart: Cart; maxQuantity: number }): VNode {
-  return (
-    <table class="cart-lines">
-      <thead>
-        <tr>
-          <th scope="col">Item</th>
-          <th scope="col">Price</th>
-          <th scope="col">Quantity</th>
-          <th scope="col">Total</th>
-          <th scope="col">
-            <span class="visually-hidden">Remove</span>
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {props.cart.lines.map((line) => (
-          <tr key={line.variantId}>
-            <td>
-              <a href={`/p/${line.slug}`}>{line.productName}</a>
-              <br />
-              <span class="muted">{line.variantName}</span>
-            </td>
-            <td>{formatMoney(line.priceMinor, line.currency)}</td>
-            <td>
-              <form method="post" action={`/cart/items/${line.variantId}`}>
-                <label>
-                  <span class="visually-hidden">Quantity of {line.productName}</span>
-                  <input
-                    type="number"
-                    name="quantity"
-                    min={1}
-                    max={props.maxQuantity}
-                    value={line.quantity}
-                    inputMode="numeric"
-                    required
-                  />
-                </label>
-                <button type="submit">Update</button>
-              </form>
-            </td>
-            <td>{formatMoney(line.lineTotalMinor, line.currency)}</td>
-            <td>
-              <form method="post" action={`/cart/items/${line.variantId}/remove`}>
-                <button type="submit" aria-label={`Remove ${line.productName}`}>Remove</button>
-              </form>
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
-
 /** `/cart` and the form posts behind it; each post answers 303 back to `/cart`. */
 export function cartPages(
-  deps: { database: Database; auth: Auth; carts: CartSessions },
+  deps: {
+    database: Database;
+    auth: Auth;
+    carts: CartSessions;
+    departments?: () => Promise<Department[]>;
+  },
 ): Hono<AuthEnv & ReadYourWritesEnv> {
   const { database, carts } = deps;
   const schemas = cartInputSchemas(carts.limits);
@@ -126,13 +67,16 @@ export function cartPages(
   async function show(c: Context<AuthEnv & ReadYourWritesEnv>, extra: PageMessage = {}) {
     const cartId = await carts.resolve(c, { create: false });
     const reader = database.readerFor({ recentWrite: c.var.recentWrite === true });
-    const cart = cartId
-      ? await getCart(extra.status ? database.writer : reader, cartId, carts.limits)
-      : summarizeCart(undefined, []);
+    const [cart, departments] = await Promise.all([
+      cartId
+        ? getCart(extra.status ? database.writer : reader, cartId, carts.limits)
+        : summarizeCart(undefined, []),
+      deps.departments?.().catch(() => undefined),
+    ]);
     const notice = c.req.query("added") ? "Added to your cart." : undefined;
     return renderPage(
       c,
-      CartPage({ cart, maxQuantity: carts.limits.maxQuantity, notice, ...extra }),
+      CartPage({ cart, maxQuantity: carts.limits.maxQuantity, notice, departments, ...extra }),
       extra.status ?? 200,
     );
   }

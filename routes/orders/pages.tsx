@@ -1,113 +1,158 @@
-import { Hono } from "hono";
-import type { VNode } from "preact";
-import type { Database } from "../../db/client.ts";
-import type { OrderDetail } from "../../db/orders.ts";
+import { type Context, Hono } from "hono";
+import { getProductThumbnails } from "../../db/catalog.ts";
+import type { Database, Db } from "../../db/client.ts";
+import { getOrder, listOrders, type OrderDetail } from "../../db/orders.ts";
 import type { Auth } from "../../edge/auth/auth.ts";
 import { authenticate, type AuthEnv } from "../../edge/auth/middleware.ts";
 import type { ReadYourWritesEnv } from "../../edge/http/read_your_writes.ts";
-import { formatMoney } from "../../islands/format.ts";
-import { SHIPPING_COUNTRIES } from "../checkout/input.ts";
-import { Layout } from "../ui/pages.tsx";
+import type { PaymentProvider } from "../../edge/payments/payments.ts";
+import type { CheckoutConfig } from "../../edge/platform/config.ts";
+import { NotFoundError } from "../../edge/platform/errors.ts";
+import { AccountShell } from "../account/account_shell.tsx";
+import { pageShopperId } from "../account/page_shopper.ts";
+import type { CartSessions } from "../cart/session.ts";
+import type { Department } from "../ui/navigation.ts";
 import { renderPage } from "../ui/render.tsx";
+import { parseWith } from "../validation.ts";
 import { readableOrder } from "./access.ts";
 import type { OrderLinks } from "./links.ts";
-import { orderReference } from "./mail.ts";
+import { OrderCard, OrderPage } from "./order_page.tsx";
+import { z } from "zod";
 
-const STATUS_LABELS: Record<OrderDetail["status"], string> = {
-  pending: "Received",
-  paid: "Paid",
-  shipped: "Shipped",
-  delivered: "Delivered",
-  cancelled: "Cancelled",
-};
+/** Orders on one page of the account's order history. */
+export const ORDER_HISTORY_PAGE = 10;
 
-const dateFormat = new Intl.DateTimeFormat("en-US", { dateStyle: "medium", timeStyle: "short" });
+const ORDER_ID = /^[0-9a-f-]{36}$/;
+const historyQuery = z.object({ cursor: z.string().max(200).optional() });
 
-export function OrderPage(props: { order: OrderDetail; placed: boolean }): VNode {
-  const { order } = props;
-  const money = (minor: number) => formatMoney(minor, order.currency);
-  const address = order.shippingAddress;
-  return (
-    <Layout title={`Order ${orderReference(order.id)}`}>
-      <section class="order">
-        {props.placed && (
-          <p class="notice" role="status">
-            Thank you! Your order is placed. A confirmation is on its way to {order.email}.
-          </p>
-        )}
-        <h1>Order {orderReference(order.id)}</h1>
-        <p>
-          Status: <strong>{STATUS_LABELS[order.status]}</strong> · placed{" "}
-          {dateFormat.format(order.createdAt)}
-        </p>
-        <table class="order-items">
-          <thead>
-            <tr>
-              <th scope="col">Item</th>
-              <th scope="col">Quantity</th>
-              <th scope="col">Total</th>
-            </tr>
-          </thead>
-          <tbody>
-            {order.items.map((item) => (
-              <tr key={item.variantId}>
-                <td>{item.name} ({item.variantName})</td>
-                <td>{item.quantity}</td>
-                <td>{money(item.lineTotalMinor)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        <dl class="totals">
-          <dt>Subtotal</dt>
-          <dd>{money(order.subtotalMinor)}</dd>
-          <dt>Shipping</dt>
-          <dd>{money(order.shippingMinor)}</dd>
-          <dt>Total</dt>
-          <dd>
-            <strong>{money(order.totalMinor)}</strong>
-          </dd>
-        </dl>
-        <h2>Shipping to</h2>
-        <address>
-          {address.name}
-          <br />
-          {address.line1}
-          {address.line2 && (
-            <>
-              <br />
-              {address.line2}
-            </>
-          )}
-          <br />
-          {address.postalCode} {address.city}
-          {address.region ? `, ${address.region}` : ""}
-          <br />
-          {SHIPPING_COUNTRIES[address.country] ?? address.country}
-        </address>
-        <h2>History</h2>
-        <ol class="history">
-          {order.history.map((entry) => (
-            <li key={`${entry.status}-${entry.createdAt}`}>
-              {dateFormat.format(entry.createdAt)}: {STATUS_LABELS[entry.status]}
-              {entry.note && ` — ${entry.note}`}
-            </li>
-          ))}
-        </ol>
-      </section>
-    </Layout>
-  );
+export interface OrderPagesDeps {
+  database: Database;
+  auth: Auth;
+  orderLinks: OrderLinks;
+  carts: CartSessions;
+  config: { checkout: CheckoutConfig };
+  payments: PaymentProvider;
+  departments?: () => Promise<Department[]>;
 }
 
-/** `/orders/:id?token=…`: the order page, for its account or whoever holds its signed link. */
-export function orderPages(
-  deps: { database: Database; auth: Auth; orderLinks: OrderLinks },
-): Hono<AuthEnv & ReadYourWritesEnv> {
+type PageContext = Context<AuthEnv & ReadYourWritesEnv>;
+
+/**
+ * The shopper's order pages: `/orders/:id?token=…` (the signed link from checkout and the mail,
+ * guests included), and for the signed-in account `/account/orders` (the history, in cursor
+ * pages) and `/account/orders/:id` (one order with its tracking).
+ */
+export function orderPages(deps: OrderPagesDeps): Hono<AuthEnv & ReadYourWritesEnv> {
   const app = new Hono<AuthEnv & ReadYourWritesEnv>();
   app.use("/orders/*", authenticate(deps.auth));
+  app.use("/account/orders/*", authenticate(deps.auth)); // also matches /account/orders
+
   app.get("/orders/:id", async (c) => {
     const order = await readableOrder(deps, c, c.req.param("id"));
-    return renderPage(c, OrderPage({ order, placed: c.req.query("placed") === "1" }));
+    const shopper = await pageShopperId(c, deps.carts);
+    return await showOrder(c, order, { inAccount: false, signedIn: shopper !== undefined });
   });
+
+  app.get("/account/orders", async (c) => {
+    const userId = await pageShopperId(c, deps.carts);
+    if (!userId) return signInFirst(c);
+    const { cursor } = parseWith(historyQuery, c.req.query());
+    const reader = readerOf(c);
+    const [page, departments] = await Promise.all([
+      listOrders(reader, userId, { limit: ORDER_HISTORY_PAGE, cursor }),
+      menu(),
+    ]);
+    const thumbnails = await getProductThumbnails(
+      reader,
+      page.items.flatMap((order) => order.items.slice(0, 4).map((item) => item.productId)),
+    );
+    return renderPage(
+      c,
+      <AccountShell tab="orders" title="Your orders" heading="Orders" departments={departments}>
+        {page.items.length === 0
+          ? (
+            <div class="empty-state" data-testid="no-orders">
+              <p>
+                <strong>{cursor ? "No older orders." : "No orders yet."}</strong>
+              </p>
+              <p class="actions">
+                <a class="button button-primary" href="/">Start shopping</a>
+              </p>
+            </div>
+          )
+          : (
+            <ul class="order-list">
+              {page.items.map((order) => (
+                <OrderCard key={order.id} order={order} thumbnails={thumbnails} heading="h2" />
+              ))}
+            </ul>
+          )}
+        {(cursor || page.nextCursor) && (
+          <nav class="pager" aria-label="Order pages">
+            {cursor && <a class="button button-secondary" href="/account/orders">Newest orders</a>}
+            {page.nextCursor && (
+              <a
+                class="button button-secondary"
+                rel="next"
+                href={`/account/orders?cursor=${encodeURIComponent(page.nextCursor)}`}
+              >
+                Older orders
+              </a>
+            )}
+          </nav>
+        )}
+      </AccountShell>,
+    );
+  });
+
+  app.get("/account/orders/:id", async (c) => {
+    const userId = await pageShopperId(c, deps.carts);
+    if (!userId) return signInFirst(c);
+    const orderId = c.req.param("id");
+    const notFound = new NotFoundError(`Order ${orderId} does not exist`);
+    if (!ORDER_ID.test(orderId)) throw notFound;
+    // A replica may not have an order placed a moment ago: the primary has the last word.
+    const reader = readerOf(c);
+    const order = await getOrder(reader, orderId) ??
+      (reader === deps.database.writer ? undefined : await getOrder(deps.database.writer, orderId));
+    if (!order || order.userId !== userId) throw notFound;
+    return await showOrder(c, order, { inAccount: true, signedIn: true });
+  });
+
+  function readerOf(c: PageContext): Db {
+    return deps.database.readerFor({ recentWrite: c.var.recentWrite === true });
+  }
+
+  function menu() {
+    return deps.departments?.().catch(() => undefined) ?? Promise.resolve(undefined);
+  }
+
+  async function showOrder(
+    c: PageContext,
+    order: OrderDetail,
+    view: { inAccount: boolean; signedIn: boolean },
+  ) {
+    const [thumbnails, departments] = await Promise.all([
+      getProductThumbnails(readerOf(c), order.items.map((item) => item.productId)),
+      menu(),
+    ]);
+    return renderPage(
+      c,
+      <OrderPage
+        order={order}
+        thumbnails={thumbnails}
+        shippingOptions={deps.config.checkout.shippingOptions}
+        paymentMethods={deps.payments.methods}
+        placed={c.req.query("placed") === "1"}
+        departments={departments}
+        {...view}
+      />,
+    );
+  }
+
   return app;
+}
+
+function signInFirst(c: PageContext) {
+  return c.redirect(`/account/login?next=${encodeURIComponent(c.req.path)}`, 303);
 }

@@ -219,7 +219,7 @@ export async function addCartItem(
       limits.maxQuantity,
     ]),
     cartLinesStatement(cartId, limits.maxLines),
-  ], "write");
+  ]);
   if (added.rows.length === 0) throw await explainRefusedAdd(writer, cartId, item, limits);
   return summarizeCart(cartId, toCartLines(lines));
 }
@@ -277,7 +277,7 @@ export async function setCartItemQuantity(
       [item.quantity, cartId, item.variantId],
     ),
     cartLinesStatement(cartId, limits.maxLines),
-  ], "write");
+  ]);
   if (updated.rows.length === 0) throw new NotInCartError(item.variantId);
   return summarizeCart(cartId, toCartLines(lines));
 }
@@ -295,7 +295,7 @@ export async function removeCartItem(
       [cartId, variantId],
     ),
     cartLinesStatement(cartId, limits.maxLines),
-  ], "write");
+  ]);
   if (removed.rows.length === 0) throw new NotInCartError(variantId);
   return summarizeCart(cartId, toCartLines(lines));
 }
@@ -344,7 +344,6 @@ export async function mergeCarts(
   const results = await runBatch(
     writer,
     [...statements, cartLinesStatement(into, limits.maxLines)],
-    "write",
   );
   return summarizeCart(into, toCartLines(results.at(-1)!));
 }

@@ -25,6 +25,7 @@ import * as schema from "./schema.ts";
 import { type Breaker, createBreaker } from "../edge/platform/breaker.ts";
 import type { DatabaseConfig } from "../edge/platform/config.ts";
 import { UnavailableError } from "../edge/platform/errors.ts";
+import { createWriteGate, serializeWrites } from "./write_gate.ts";
 
 export type Db = LibSQLDatabase<typeof schema>;
 
@@ -74,6 +75,8 @@ export interface OpenDatabaseOptions {
 
 /** After a connection failure, a copy is skipped (replica) or refused fast (primary) this long. */
 const COOL_DOWN_MS = 2000;
+/** Writes that may wait for a remote primary at once (db/write_gate.ts); more answer 503. */
+const MAX_QUEUED_WRITES = 2000;
 
 /** Opens the writer and reader clients described by `settings`. */
 export function openDatabase(
@@ -82,9 +85,16 @@ export function openDatabase(
 ): Database {
   const now = options.now ?? Date.now;
   const primaryClient = openRemoteOrFile(settings.url, settings, settings.timeoutMs);
-  if (settings.url.startsWith("file:")) tuneFileDatabase(primaryClient);
+  const embedded = settings.url.startsWith("file:");
+  if (embedded) tuneFileDatabase(primaryClient);
   const primaryBreaker = breakerFor("primary", options, now);
-  const guardedPrimary = guardPrimary(primaryClient, primaryBreaker);
+  const guardedPrimary = guardPrimary(
+    embedded ? primaryClient : serializeWrites(
+      primaryClient,
+      createWriteGate({ maxQueue: MAX_QUEUED_WRITES, maxWaitMs: settings.timeoutMs }),
+    ),
+    primaryBreaker,
+  );
 
   let topology: Database["topology"] = "embedded";
   let replicaClient: Client | undefined;

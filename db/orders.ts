@@ -367,7 +367,6 @@ async function applyTransition(
     results = await runBatch(
       writer,
       [...first, ...transitionStatements(orderId, to, { note, now: Date.now() })],
-      "write",
     );
   } catch (error) {
     if (!messageMatches(error, /order_transition_refused/)) throw error;

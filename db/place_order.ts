@@ -142,7 +142,7 @@ async function tryPlaceOrder(
   if (!email) throw new InvalidParameterError("email", "email is required for a guest checkout");
   const order = buildOrder(request, lines, email);
   try {
-    await runBatch(writer, orderStatements({ request, order, cartHash, settings }), "write");
+    await runBatch(writer, orderStatements({ request, order, cartHash, settings }));
     return { order, replayed: false };
   } catch (error) {
     if (messageMatches(error, /idempotency_keys/)) {

@@ -260,61 +260,91 @@ function decodeOrderCursor(cursor: string): [number, string] {
   throw new InvalidParameterError("cursor", `Cursor "${cursor}" is not valid`);
 }
 
-/** What a status change does to stock, besides the status itself. */
-function stockEffects(orderId: string, to: OrderStatus, now: number): InStatement[] {
+/** What a status change does to stock, and the outbox rows that follow from it. */
+function stockEffects(
+  orderId: string,
+  to: OrderStatus,
+  now: number,
+): { statements: InStatement[]; outbox: OutboxRows[] } {
   const quantityOf = `(SELECT sum(quantity) FROM order_items
     WHERE order_id = ? AND variant_id = inventory.variant_id)`;
   const ordered = "(SELECT variant_id FROM order_items WHERE order_id = ?)";
   if (to === "shipped") {
     // The reserved units leave the warehouse: available stock does not change.
-    return [statement(
-      `UPDATE inventory SET on_hand = on_hand - ${quantityOf}, reserved = reserved - ${quantityOf},
-        updated_at = ? WHERE variant_id IN ${ordered}`,
-      [orderId, orderId, now, orderId],
-    )];
+    return {
+      statements: [statement(
+        `UPDATE inventory SET on_hand = on_hand - ${quantityOf},
+          reserved = reserved - ${quantityOf}, updated_at = ? WHERE variant_id IN ${ordered}`,
+        [orderId, orderId, now, orderId],
+      )],
+      outbox: [],
+    };
   }
-  if (to !== "cancelled") return [];
+  if (to !== "cancelled") return { statements: [], outbox: [] };
   // Restock: the reservation is released, so every product of the order may show more stock.
-  return [
-    statement(
-      `UPDATE inventory SET reserved = reserved - ${quantityOf}, updated_at = ?
-      WHERE variant_id IN ${ordered}`,
-      [orderId, now, orderId],
-    ),
-    ...stockStateChanged({
-      productIds: "(SELECT DISTINCT product_id FROM order_items WHERE order_id = ?)",
-      args: [orderId],
-      now,
-    }),
-  ];
+  const changed = stockStateChanged({
+    productIds: "(SELECT DISTINCT product_id FROM order_items WHERE order_id = ?)",
+    args: [orderId],
+    now,
+  });
+  return {
+    statements: [
+      statement(
+        `UPDATE inventory SET reserved = reserved - ${quantityOf}, updated_at = ?
+        WHERE variant_id IN ${ordered}`,
+        [orderId, now, orderId],
+      ),
+      changed.update,
+    ],
+    outbox: [changed.invalidation],
+  };
+}
+
+/** A SELECT yielding outbox rows as (topic, payload), and its parameters. */
+export interface OutboxRows {
+  sql: string;
+  args: InValue[];
 }
 
 /**
- * Bumps the version and recomputes `in_stock` of the products `productIds` (a subquery whose
- * parameters are `args`), and queues one outbox row that invalidates their cached pages.
+ * One INSERT queueing every outbox row a transaction produces (one statement, however many
+ * kinds of side effect), due at once.
+ */
+export function queueOutbox(rows: OutboxRows[], now: number): InStatement {
+  return statement(
+    `INSERT INTO outbox (topic, payload, state, attempts, available_at, created_at, updated_at)
+    SELECT topic, payload, 'pending', 0, ?, ?, ?
+    FROM (${rows.map((row) => row.sql).join(" UNION ALL ")})`,
+    [now, now, now, ...rows.flatMap((row) => row.args)],
+  );
+}
+
+/**
+ * The products in `productIds` (a subquery whose parameters are `args`) changed what shoppers
+ * see of their stock: `update` bumps their version and recomputes `in_stock`, and
+ * `invalidation` is the outbox row that refreshes their cached pages (none if the set is empty).
  */
 export function stockStateChanged(
   input: { productIds: string; args: InValue[]; now: number },
-): InStatement[] {
+): { update: InStatement; invalidation: OutboxRows } {
   const { productIds, args, now } = input;
-  return [
-    statement(
+  return {
+    update: statement(
       `UPDATE products SET version = version + 1, updated_at = ?,
         in_stock = EXISTS (SELECT 1 FROM inventory i JOIN variants v ON v.id = i.variant_id
           WHERE v.product_id = products.id AND i.on_hand - i.reserved > 0)
       WHERE id IN ${productIds}`,
       [now, ...args],
     ),
-    statement(
-      `INSERT INTO outbox (topic, payload, state, attempts, available_at, created_at, updated_at)
-      SELECT 'invalidate_products', json_object('products', json(changed)), 'pending', 0, ?, ?, ?
-      FROM (SELECT json_group_array(json_object('productId', id, 'categoryId', category_id,
-          'slug', slug, 'version', version, 'featured', is_featured)) AS changed, count(*) AS n
-        FROM products WHERE id IN ${productIds})
-      WHERE n > 0`,
-      [now, now, now, ...args],
-    ),
-  ];
+    invalidation: {
+      sql: `SELECT 'invalidate_products' AS topic, json_object('products', json(changed)) AS payload
+        FROM (SELECT json_group_array(json_object('productId', id, 'categoryId', category_id,
+            'slug', slug, 'version', version, 'featured', is_featured)) AS changed, count(*) AS n
+          FROM products WHERE id IN ${productIds})
+        WHERE n > 0`,
+      args,
+    },
+  };
 }
 
 /** The statements of one transition: status (the trigger referees), stock, history, mail. */
@@ -333,24 +363,27 @@ function transitionStatements(
       args: [now],
     }
     : { sql: "paid_at", args: [] };
+  const effects = stockEffects(orderId, to, now);
   return [
     statement(
       `UPDATE orders SET status = ?, updated_at = ?, paid_at = ${paidAt.sql} WHERE id = ?
       RETURNING id`,
       [to, now, ...paidAt.args, orderId],
     ),
-    ...stockEffects(orderId, to, now),
+    ...effects.statements,
     statement(
       `INSERT INTO order_status_history (order_id, status, note, created_at)
       SELECT id, ?, ?, ? FROM orders WHERE id = ?`,
       [to, options.note, now, orderId],
     ),
-    statement(
-      `INSERT INTO outbox (topic, payload, state, attempts, available_at, created_at, updated_at)
-      SELECT 'order_mail', json_object('orderId', id, 'kind', ?), 'pending', 0, ?, ?, ?
-      FROM orders WHERE id = ?`,
-      [to, now, now, now, orderId],
-    ),
+    queueOutbox([
+      ...effects.outbox,
+      {
+        sql: `SELECT 'order_mail' AS topic, json_object('orderId', id, 'kind', ?) AS payload
+          FROM orders WHERE id = ?`,
+        args: [to, orderId],
+      },
+    ], now),
   ];
 }
 

@@ -19,6 +19,7 @@ import {
   LOW_STOCK_THRESHOLD,
   messageMatches,
   type OrderDetail,
+  queueOutbox,
   stockStateChanged,
 } from "./orders.ts";
 import type { PaymentMethodId, ShippingAddress } from "./schema.ts";
@@ -261,6 +262,14 @@ function orderStatements(input: {
   const { items } = order;
   const variantIds = items.map((item) => item.variantId);
   const inVariants = `(${placeholders(items.length)})`;
+  // Products whose shown stock changes: a line now at or below the low-stock mark.
+  const changed = stockStateChanged({
+    productIds: `(SELECT DISTINCT v.product_id FROM variants v
+      JOIN inventory i ON i.variant_id = v.id
+      WHERE v.id IN ${inVariants} AND i.on_hand - i.reserved <= ${LOW_STOCK_THRESHOLD})`,
+    args: variantIds,
+    now,
+  });
   return [
     statement(
       `INSERT INTO idempotency_keys (scope, key, request_hash, cart_hash, order_id,
@@ -324,19 +333,14 @@ function orderStatements(input: {
       WHERE variant_id IN ${inVariants}`,
       [...items.flatMap((item) => [item.variantId, item.quantity]), now, ...variantIds],
     ),
-    // Products whose shown stock changes: a line now at or below the low-stock mark.
-    ...stockStateChanged({
-      productIds: `(SELECT DISTINCT v.product_id FROM variants v
-        JOIN inventory i ON i.variant_id = v.id
-        WHERE v.id IN ${inVariants} AND i.on_hand - i.reserved <= ${LOW_STOCK_THRESHOLD})`,
-      args: variantIds,
-      now,
-    }),
-    statement(
-      `INSERT INTO outbox (topic, payload, state, attempts, available_at, created_at, updated_at)
-      VALUES ('order_mail', ?, 'pending', 0, ?, ?, ?)`,
-      [JSON.stringify({ orderId: order.id, kind: "confirmation" }), now, now, now],
-    ),
+    changed.update,
+    queueOutbox([
+      {
+        sql: "SELECT 'order_mail' AS topic, ? AS payload",
+        args: [JSON.stringify({ orderId: order.id, kind: "confirmation" })],
+      },
+      changed.invalidation,
+    ], now),
     statement(
       `DELETE FROM cart_items WHERE cart_id = ? AND variant_id IN ${inVariants}`,
       [request.cartId, ...variantIds],

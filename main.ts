@@ -25,7 +25,7 @@ import { readYourWrites } from "./edge/http/read_your_writes.ts";
 import { createReadinessProbe, type ReadinessReport } from "./edge/platform/readiness.ts";
 import { createRedisClient } from "./edge/platform/redis.ts";
 import { type RunningServer, serveGracefully } from "./edge/platform/server.ts";
-import { loadShopSecret } from "./edge/platform/signing.ts";
+import { createSigner, loadShopSecret, type Signer } from "./edge/platform/signing.ts";
 import { createPaymentProvider, type PaymentProvider } from "./edge/payments/payments.ts";
 import { privateNoStore } from "./edge/http/private.ts";
 import { accountOverview } from "./routes/account/overview.tsx";
@@ -66,7 +66,7 @@ export interface AppServices {
   cache: EdgeCache;
   readiness: () => Promise<ReadinessReport>;
   /** Signs cart cookies and guest order links (SHOP_SECRET, or generated into DATA_DIR). */
-  shopSecret: string;
+  signer: Signer;
   orderLinks: OrderLinks;
   payments: PaymentProvider;
   /** Carries out orders' side effects from the transactional outbox. */
@@ -137,7 +137,7 @@ export function createApp(services: AppServices): Hono {
     }),
   );
   app.route("/", productImages());
-  const carts = createCartSessions({ ...services, cart: config.cart, secret: services.shopSecret });
+  const carts = createCartSessions({ ...services, cart: config.cart });
   // Signing in merges the browser's anonymous cart into the account's; signing out forgets it.
   const accountDeps = {
     ...services,
@@ -236,11 +236,10 @@ export async function openServices(
     redis,
     primaryReadsAfterWriteMs: config.database.readYourWritesWindowMs,
   });
-  const shopSecret = await loadShopSecret({
-    configured: config.shopSecret,
-    dataDir: config.dataDir,
-  });
-  const orderLinks = await createOrderLinks(shopSecret);
+  const signer = await createSigner(
+    await loadShopSecret({ configured: config.shopSecret, dataDir: config.dataDir }),
+  );
+  const orderLinks = createOrderLinks(signer);
   const payments = await createPaymentProvider({
     webhookSecret: config.payments.webhookSecret,
     toleranceSeconds: config.payments.webhookToleranceSeconds,
@@ -262,7 +261,7 @@ export async function openServices(
     auth,
     cache,
     readiness,
-    shopSecret,
+    signer,
     orderLinks,
     payments,
     outbox,

@@ -2,11 +2,14 @@
  * Carts: lines stored on the primary (so a cart survives restarts and is the same from every
  * edge node), read back joined with the live catalog so every view is validated against it.
  *
- * Each write is one batch (one round trip): the guarded write, then the cart as it now is.
+ * Each write is one batch (one round trip): the guarded write, then the cart as it now is. The
+ * statements are raw SQL (db/statements.ts explains why).
  */
-import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import type { InStatement, ResultSet } from "@libsql/client";
+import { asc, inArray, sql } from "drizzle-orm";
 import type { Db } from "./client.ts";
-import { cartItems, inventory, products, variants } from "./schema.ts";
+import { cartItems } from "./schema.ts";
+import { num, runBatch, runStatement, statement, str } from "./statements.ts";
 import { AppError, InvalidParameterError, NotFoundError } from "../edge/platform/errors.ts";
 
 /** One cart line as the shopper sees it: catalog data read at the same moment as the line. */
@@ -109,35 +112,40 @@ export function userIdOfCart(cartId: string): string | undefined {
  * The lines of a cart joined with their variant, product and stock: one query for all lines,
  * used for every cart view and for pricing at checkout.
  */
-export function cartLinesQuery(db: Db, cartId: string, limit: number) {
-  return db.select({
-    variantId: cartItems.variantId,
-    quantity: cartItems.quantity,
-    productId: variants.productId,
-    sku: variants.sku,
-    variantName: variants.name,
-    priceMinor: variants.priceMinor,
-    currency: variants.currency,
-    slug: products.slug,
-    productName: products.name,
-    imageUrl: products.imageUrl,
-    active: products.isActive,
-    available: sql<number>`coalesce(${inventory.onHand} - ${inventory.reserved}, 0)`,
-    stocked: sql<number>`${inventory.variantId} IS NOT NULL`,
-  }).from(cartItems)
-    .innerJoin(variants, eq(variants.id, cartItems.variantId))
-    .innerJoin(products, eq(products.id, variants.productId))
-    .leftJoin(inventory, eq(inventory.variantId, cartItems.variantId))
-    .where(eq(cartItems.cartId, cartId))
-    .orderBy(asc(cartItems.addedAt), asc(cartItems.variantId))
-    .limit(limit);
+export function cartLinesStatement(cartId: string, limit: number): InStatement {
+  return statement(CART_LINES_SQL, [cartId, limit]);
 }
 
-type CartLineRow = Awaited<ReturnType<typeof cartLinesQuery>>[number];
+const CART_LINES_SQL = `
+  SELECT ci.variant_id AS variantId, ci.quantity AS quantity, v.product_id AS productId,
+    v.sku AS sku, v.name AS variantName, v.price_minor AS priceMinor, v.currency AS currency,
+    p.slug AS slug, p.name AS productName, p.image_url AS imageUrl, p.is_active AS active,
+    coalesce(i.on_hand - i.reserved, 0) AS available, i.variant_id IS NOT NULL AS stocked
+  FROM cart_items ci
+    JOIN variants v ON v.id = ci.variant_id
+    JOIN products p ON p.id = v.product_id
+    LEFT JOIN inventory i ON i.variant_id = ci.variant_id
+  WHERE ci.cart_id = ?
+  ORDER BY ci.added_at, ci.variant_id
+  LIMIT ?`;
 
-/** A row of `cartLinesQuery` as a `CartLine`. */
-export function toCartLine(row: CartLineRow): CartLine {
-  return { ...row, active: Boolean(row.active), stocked: Boolean(row.stocked) };
+/** The rows of `cartLinesStatement` as `CartLine`s. */
+export function toCartLines(result: ResultSet): CartLine[] {
+  return result.rows.map((row) => ({
+    variantId: num(row, "variantId"),
+    productId: num(row, "productId"),
+    slug: str(row, "slug"),
+    productName: str(row, "productName"),
+    variantName: str(row, "variantName"),
+    sku: str(row, "sku"),
+    imageUrl: str(row, "imageUrl"),
+    priceMinor: num(row, "priceMinor"),
+    currency: str(row, "currency"),
+    quantity: num(row, "quantity"),
+    available: num(row, "available"),
+    active: Boolean(row.active),
+    stocked: Boolean(row.stocked),
+  }));
 }
 
 /** Totals and warnings of `lines` (pure). */
@@ -182,8 +190,10 @@ function warningFor(line: CartLine): CartWarning | undefined {
 
 /** Reads a cart with its catalog data; an unknown id is an empty cart. */
 export async function getCart(reader: Db, cartId: string, limits: CartLimits): Promise<Cart> {
-  const rows = await cartLinesQuery(reader, cartId, limits.maxLines);
-  return summarizeCart(cartId, rows.map(toCartLine));
+  const lines = toCartLines(
+    await runStatement(reader, cartLinesStatement(cartId, limits.maxLines)),
+  );
+  return summarizeCart(cartId, lines);
 }
 
 /**
@@ -197,22 +207,32 @@ export async function addCartItem(
   limits: CartLimits,
 ): Promise<Cart> {
   const { variantId, quantity } = item;
-  const [added, rows] = await writer.batch([
-    writer.all<{ quantity: number }>(sql`
-      INSERT INTO cart_items (cart_id, variant_id, quantity, added_at)
-      SELECT ${cartId}, v.id, ${quantity}, ${Date.now()}
-      FROM variants v JOIN products p ON p.id = v.product_id
-      WHERE v.id = ${variantId} AND p.is_active = 1
-        AND (EXISTS (SELECT 1 FROM cart_items WHERE cart_id = ${cartId} AND variant_id = ${variantId})
-          OR (SELECT count(*) FROM cart_items WHERE cart_id = ${cartId}) < ${limits.maxLines})
-      ON CONFLICT (cart_id, variant_id) DO UPDATE SET quantity = cart_items.quantity + excluded.quantity
-        WHERE cart_items.quantity + excluded.quantity <= ${limits.maxQuantity}
-      RETURNING quantity`),
-    cartLinesQuery(writer, cartId, limits.maxLines),
+  const [added, lines] = await runBatch(writer, [
+    statement(ADD_ITEM_SQL, [
+      cartId,
+      quantity,
+      Date.now(),
+      variantId,
+      cartId,
+      cartId,
+      limits.maxLines,
+      limits.maxQuantity,
+    ]),
+    cartLinesStatement(cartId, limits.maxLines),
   ]);
-  if (added.length === 0) throw await explainRefusedAdd(writer, cartId, item, limits);
-  return summarizeCart(cartId, rows.map(toCartLine));
+  if (added.rows.length === 0) throw await explainRefusedAdd(writer, cartId, item, limits);
+  return summarizeCart(cartId, toCartLines(lines));
 }
+
+const ADD_ITEM_SQL = `
+  INSERT INTO cart_items (cart_id, variant_id, quantity, added_at)
+  SELECT ?, v.id, ?, ? FROM variants v JOIN products p ON p.id = v.product_id
+  WHERE v.id = ? AND p.is_active = 1
+    AND (EXISTS (SELECT 1 FROM cart_items WHERE cart_id = ? AND variant_id = v.id)
+      OR (SELECT count(*) FROM cart_items WHERE cart_id = ?) < ?)
+  ON CONFLICT (cart_id, variant_id) DO UPDATE SET quantity = cart_items.quantity + excluded.quantity
+    WHERE cart_items.quantity + excluded.quantity <= ?
+  RETURNING quantity`;
 
 /** Why an add changed nothing (read only on that rare path). */
 async function explainRefusedAdd(
@@ -251,14 +271,15 @@ export async function setCartItemQuantity(
   item: { variantId: number; quantity: number },
   limits: CartLimits,
 ): Promise<Cart> {
-  const [updated, rows] = await writer.batch([
-    writer.update(cartItems).set({ quantity: item.quantity })
-      .where(and(eq(cartItems.cartId, cartId), eq(cartItems.variantId, item.variantId)))
-      .returning({ quantity: cartItems.quantity }),
-    cartLinesQuery(writer, cartId, limits.maxLines),
+  const [updated, lines] = await runBatch(writer, [
+    statement(
+      "UPDATE cart_items SET quantity = ? WHERE cart_id = ? AND variant_id = ? RETURNING quantity",
+      [item.quantity, cartId, item.variantId],
+    ),
+    cartLinesStatement(cartId, limits.maxLines),
   ]);
-  if (updated.length === 0) throw new NotInCartError(item.variantId);
-  return summarizeCart(cartId, rows.map(toCartLine));
+  if (updated.rows.length === 0) throw new NotInCartError(item.variantId);
+  return summarizeCart(cartId, toCartLines(lines));
 }
 
 /** Removes one line. */
@@ -268,19 +289,20 @@ export async function removeCartItem(
   variantId: number,
   limits: CartLimits,
 ): Promise<Cart> {
-  const [removed, rows] = await writer.batch([
-    writer.delete(cartItems)
-      .where(and(eq(cartItems.cartId, cartId), eq(cartItems.variantId, variantId)))
-      .returning({ variantId: cartItems.variantId }),
-    cartLinesQuery(writer, cartId, limits.maxLines),
+  const [removed, lines] = await runBatch(writer, [
+    statement(
+      "DELETE FROM cart_items WHERE cart_id = ? AND variant_id = ? RETURNING variant_id",
+      [cartId, variantId],
+    ),
+    cartLinesStatement(cartId, limits.maxLines),
   ]);
-  if (removed.length === 0) throw new NotInCartError(variantId);
-  return summarizeCart(cartId, rows.map(toCartLine));
+  if (removed.rows.length === 0) throw new NotInCartError(variantId);
+  return summarizeCart(cartId, toCartLines(lines));
 }
 
 /** Removes every line. */
 export async function clearCart(writer: Db, cartId: string): Promise<Cart> {
-  await writer.delete(cartItems).where(eq(cartItems.cartId, cartId));
+  await runStatement(writer, statement("DELETE FROM cart_items WHERE cart_id = ?", [cartId]));
   return summarizeCart(cartId, []);
 }
 
@@ -310,23 +332,18 @@ export async function mergeCarts(
     if (target.has(line.variantId)) return true;
     return room-- > 0;
   });
-  const statements = [];
-  if (moving.length > 0) {
-    statements.push(
-      writer.insert(cartItems).values(moving.map((line) => ({ ...line, cartId: into })))
-        .onConflictDoUpdate({
-          target: [cartItems.cartId, cartItems.variantId],
-          set: {
-            quantity: sql`min(${cartItems.quantity} + excluded.quantity, ${limits.maxQuantity})`,
-          },
-        }),
-    );
+  const statements = [statement("DELETE FROM cart_items WHERE cart_id = ?", [from])];
+  for (const line of moving) {
+    statements.push(statement(
+      `INSERT INTO cart_items (cart_id, variant_id, quantity, added_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (cart_id, variant_id) DO UPDATE
+        SET quantity = min(cart_items.quantity + excluded.quantity, ?)`,
+      [into, line.variantId, line.quantity, line.addedAt, limits.maxQuantity],
+    ));
   }
-  const [, ...rest] = await writer.batch([
-    writer.delete(cartItems).where(eq(cartItems.cartId, from)),
-    ...statements,
-    cartLinesQuery(writer, into, limits.maxLines),
-  ]);
-  const rows = rest.at(-1) as CartLineRow[];
-  return summarizeCart(into, rows.map(toCartLine));
+  const results = await runBatch(
+    writer,
+    [...statements, cartLinesStatement(into, limits.maxLines)],
+  );
+  return summarizeCart(into, toCartLines(results.at(-1)!));
 }

@@ -7,7 +7,7 @@
  * interleaving of writers can apply a transition twice (a test keeps the two in step).
  */
 import { and, asc, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
+import type { InStatement, InValue, ResultSet } from "@libsql/client";
 import { base64url } from "jose";
 import type { Db } from "./client.ts";
 import {
@@ -16,10 +16,10 @@ import {
   orders,
   type OrderStatus,
   orderStatusHistory,
-  paymentEvents,
   type PaymentMethodId,
   type ShippingAddress,
 } from "./schema.ts";
+import { runBatch, statement } from "./statements.ts";
 import { AppError, InvalidParameterError, NotFoundError } from "../edge/platform/errors.ts";
 
 export { ORDER_STATUSES };
@@ -260,107 +260,156 @@ function decodeOrderCursor(cursor: string): [number, string] {
   throw new InvalidParameterError("cursor", `Cursor "${cursor}" is not valid`);
 }
 
-/** What a status change does to stock, besides the status itself. */
+/** What a status change does to stock, and the outbox rows that follow from it. */
 function stockEffects(
-  db: Db,
   orderId: string,
   to: OrderStatus,
   now: number,
-): BatchItem<"sqlite">[] {
-  const quantityOf = sql`(SELECT sum(quantity) FROM order_items
-    WHERE order_id = ${orderId} AND variant_id = inventory.variant_id)`;
-  const ordered = sql`(SELECT variant_id FROM order_items WHERE order_id = ${orderId})`;
+): { statements: InStatement[]; outbox: OutboxRows[] } {
+  const quantityOf = `(SELECT sum(quantity) FROM order_items
+    WHERE order_id = ? AND variant_id = inventory.variant_id)`;
+  const ordered = "(SELECT variant_id FROM order_items WHERE order_id = ?)";
   if (to === "shipped") {
     // The reserved units leave the warehouse: available stock does not change.
-    return [db.run(sql`UPDATE inventory SET on_hand = on_hand - ${quantityOf},
-      reserved = reserved - ${quantityOf}, updated_at = ${now} WHERE variant_id IN ${ordered}`)];
+    return {
+      statements: [statement(
+        `UPDATE inventory SET on_hand = on_hand - ${quantityOf},
+          reserved = reserved - ${quantityOf}, updated_at = ? WHERE variant_id IN ${ordered}`,
+        [orderId, orderId, now, orderId],
+      )],
+      outbox: [],
+    };
   }
-  if (to !== "cancelled") return [];
+  if (to !== "cancelled") return { statements: [], outbox: [] };
   // Restock: the reservation is released, so every product of the order may show more stock.
-  const productIds = sql`(SELECT DISTINCT product_id FROM order_items WHERE order_id = ${orderId})`;
-  return [
-    db.run(sql`UPDATE inventory SET reserved = reserved - ${quantityOf}, updated_at = ${now}
-      WHERE variant_id IN ${ordered}`),
-    ...stockStateChanged(db, productIds, now),
-  ];
+  const changed = stockStateChanged({
+    productIds: "(SELECT DISTINCT product_id FROM order_items WHERE order_id = ?)",
+    args: [orderId],
+    now,
+  });
+  return {
+    statements: [
+      statement(
+        `UPDATE inventory SET reserved = reserved - ${quantityOf}, updated_at = ?
+        WHERE variant_id IN ${ordered}`,
+        [orderId, now, orderId],
+      ),
+      changed.update,
+    ],
+    outbox: [changed.invalidation],
+  };
+}
+
+/** A SELECT yielding outbox rows as (topic, payload), and its parameters. */
+export interface OutboxRows {
+  sql: string;
+  args: InValue[];
 }
 
 /**
- * Bumps the version and recomputes `in_stock` of the products in `productIds` (a subquery), and
- * queues one outbox row that invalidates their cached pages.
+ * One INSERT queueing every outbox row a transaction produces (one statement, however many
+ * kinds of side effect), due at once.
  */
-export function stockStateChanged(db: Db, productIds: SQL, now: number): BatchItem<"sqlite">[] {
-  return [
-    db.run(sql`UPDATE products SET version = version + 1, updated_at = ${now},
-      in_stock = EXISTS (SELECT 1 FROM inventory i JOIN variants v ON v.id = i.variant_id
-        WHERE v.product_id = products.id AND i.on_hand - i.reserved > 0)
-      WHERE id IN ${productIds}`),
-    db.run(sql`INSERT INTO outbox (topic, payload, state, attempts, available_at, created_at,
-        updated_at)
-      SELECT 'invalidate_products', json_object('products', json(changed)), 'pending', 0, ${now}, ${now},
-        ${now}
-      FROM (SELECT json_group_array(json_object('productId', id, 'categoryId', category_id,
-          'slug', slug, 'version', version, 'featured', is_featured)) AS changed, count(*) AS n
-        FROM products WHERE id IN ${productIds})
-      WHERE n > 0`),
-  ];
+export function queueOutbox(rows: OutboxRows[], now: number): InStatement {
+  return statement(
+    `INSERT INTO outbox (topic, payload, state, attempts, available_at, created_at, updated_at)
+    SELECT topic, payload, 'pending', 0, ?, ?, ?
+    FROM (${rows.map((row) => row.sql).join(" UNION ALL ")})`,
+    [now, now, now, ...rows.flatMap((row) => row.args)],
+  );
+}
+
+/**
+ * The products in `productIds` (a subquery whose parameters are `args`) changed what shoppers
+ * see of their stock: `update` bumps their version and recomputes `in_stock`, and
+ * `invalidation` is the outbox row that refreshes their cached pages (none if the set is empty).
+ */
+export function stockStateChanged(
+  input: { productIds: string; args: InValue[]; now: number },
+): { update: InStatement; invalidation: OutboxRows } {
+  const { productIds, args, now } = input;
+  return {
+    update: statement(
+      `UPDATE products SET version = version + 1, updated_at = ?,
+        in_stock = EXISTS (SELECT 1 FROM inventory i JOIN variants v ON v.id = i.variant_id
+          WHERE v.product_id = products.id AND i.on_hand - i.reserved > 0)
+      WHERE id IN ${productIds}`,
+      [now, ...args],
+    ),
+    invalidation: {
+      sql: `SELECT 'invalidate_products' AS topic, json_object('products', json(changed)) AS payload
+        FROM (SELECT json_group_array(json_object('productId', id, 'categoryId', category_id,
+            'slug', slug, 'version', version, 'featured', is_featured)) AS changed, count(*) AS n
+          FROM products WHERE id IN ${productIds})
+        WHERE n > 0`,
+      args,
+    },
+  };
 }
 
 /** The statements of one transition: status (the trigger referees), stock, history, mail. */
 function transitionStatements(
-  db: Db,
   orderId: string,
   to: OrderStatus,
   options: { note: string; now: number },
-) {
+): InStatement[] {
   const { now } = options;
-  const paidAt = to === "paid" || to === "delivered"
-    ? sql`coalesce(paid_at, CASE WHEN ${to} = 'paid' OR payment_method = 'pay_on_delivery'
-        THEN ${now} END)`
-    : sql`paid_at`;
-  return {
-    update: db.all<{ id: string }>(sql`UPDATE orders SET status = ${to}, updated_at = ${now},
-      paid_at = ${paidAt} WHERE id = ${orderId} RETURNING id`),
-    effects: [
-      ...stockEffects(db, orderId, to, now),
-      db.run(sql`INSERT INTO order_status_history (order_id, status, note, created_at)
-        SELECT id, ${to}, ${options.note}, ${now} FROM orders WHERE id = ${orderId}`),
-      db.run(sql`INSERT INTO outbox (topic, payload, state, attempts, available_at, created_at,
-          updated_at)
-        SELECT 'order_mail', json_object('orderId', id, 'kind', ${to}), 'pending', 0, ${now},
-          ${now}, ${now}
-        FROM orders WHERE id = ${orderId}`),
-    ],
-  };
+  // Paying sets paid_at; so does delivering an order paid on delivery.
+  const paidAt = to === "paid"
+    ? { sql: "coalesce(paid_at, ?)", args: [now] }
+    : to === "delivered"
+    ? {
+      sql: "coalesce(paid_at, CASE WHEN payment_method = 'pay_on_delivery' THEN ? END)",
+      args: [now],
+    }
+    : { sql: "paid_at", args: [] };
+  const effects = stockEffects(orderId, to, now);
+  return [
+    statement(
+      `UPDATE orders SET status = ?, updated_at = ?, paid_at = ${paidAt.sql} WHERE id = ?
+      RETURNING id`,
+      [to, now, ...paidAt.args, orderId],
+    ),
+    ...effects.statements,
+    statement(
+      `INSERT INTO order_status_history (order_id, status, note, created_at)
+      SELECT id, ?, ?, ? FROM orders WHERE id = ?`,
+      [to, options.note, now, orderId],
+    ),
+    queueOutbox([
+      ...effects.outbox,
+      {
+        sql: `SELECT 'order_mail' AS topic, json_object('orderId', id, 'kind', ?) AS payload
+          FROM orders WHERE id = ?`,
+        args: [to, orderId],
+      },
+    ], now),
+  ];
 }
 
-/** Runs a transition batch and reads the order back; maps the trigger's refusal to a 409. */
+/** Runs a transition in one transaction, then reads the order back; a refusal is a 409. */
 async function applyTransition(
   writer: Db,
   orderId: string,
   to: OrderStatus,
-  first: BatchItem<"sqlite">[],
+  first: InStatement[],
   note: string,
 ): Promise<OrderDetail> {
-  const { update, effects } = transitionStatements(writer, orderId, to, { note, now: Date.now() });
-  let results: unknown[];
+  let results: ResultSet[];
   try {
-    results = await writer.batch([
-      ...first,
-      update,
-      ...effects,
-      ...orderDetailQueries(writer, orderId),
-    ] as unknown as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+    results = await runBatch(
+      writer,
+      [...first, ...transitionStatements(orderId, to, { note, now: Date.now() })],
+    );
   } catch (error) {
     if (!messageMatches(error, /order_transition_refused/)) throw error;
     const current = await getOrder(writer, orderId);
     if (!current) throw new NotFoundError(`Order ${orderId} does not exist`);
     throw new OrderTransitionError(current.status, to);
   }
-  if ((results[first.length] as unknown[]).length === 0) {
-    throw new NotFoundError(`Order ${orderId} does not exist`);
-  }
-  return toOrderDetail(results.slice(-3) as unknown as DetailRows)!;
+  const order = results[first.length].rows.length > 0 ? await getOrder(writer, orderId) : undefined;
+  if (!order) throw new NotFoundError(`Order ${orderId} does not exist`);
+  return order;
 }
 
 /**
@@ -397,12 +446,11 @@ export async function recordPayment(writer: Db, event: PaymentEvent): Promise<Or
         `${order.totalMinor} ${order.currency}`,
     );
   }
-  const remember = writer.insert(paymentEvents).values({
-    id: event.id,
-    orderId: event.orderId,
-    type: "payment.succeeded",
-    receivedAt: Date.now(),
-  });
+  const remember = statement(
+    `INSERT INTO payment_events (id, order_id, type, received_at)
+    VALUES (?, ?, 'payment.succeeded', ?)`,
+    [event.id, event.orderId, Date.now()],
+  );
   try {
     return await applyTransition(writer, event.orderId, "paid", [remember], "Payment received");
   } catch (error) {

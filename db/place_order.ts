@@ -1,7 +1,7 @@
 /**
  * Checkout: turns a cart into an order in two round trips to the primary, whatever the number
- * of lines — one read (the cart priced from the live catalog, the idempotency key, the
- * account's email) and one atomic batch that writes everything:
+ * of lines — one read (the cart priced from the live catalog, and a signed-in account's email)
+ * and one atomic batch that writes everything:
  *
  *   idempotency key · order · items · first status entry · stock reservation for every line ·
  *   changed products · outbox rows (confirmation mail, cache invalidation) · cart lines removed
@@ -12,28 +12,20 @@
  * checkouts on any number of edge nodes can oversell. Nothing is pre-checked with extra queries:
  * the constraint errors are the answer, and are explained after the fact.
  */
-import { and, eq, inArray, sql } from "drizzle-orm";
+import type { InStatement, Row } from "@libsql/client";
 import type { Db } from "./client.ts";
-import { type CartLine, cartLinesQuery, toCartLine } from "./carts.ts";
+import { type CartLine, cartLinesStatement, toCartLines } from "./carts.ts";
 import {
   LOW_STOCK_THRESHOLD,
   messageMatches,
   type OrderDetail,
+  queueOutbox,
   stockStateChanged,
 } from "./orders.ts";
-import {
-  cartItems,
-  idempotencyKeys,
-  inventory,
-  orderItems,
-  orders,
-  orderStatusHistory,
-  outbox,
-  type PaymentMethodId,
-  type ShippingAddress,
-  users,
-} from "./schema.ts";
+import type { PaymentMethodId, ShippingAddress } from "./schema.ts";
+import { num, placeholders, runBatch, runStatement, statement, str } from "./statements.ts";
 import { AppError, InvalidParameterError } from "../edge/platform/errors.ts";
+import { sha256 } from "../edge/platform/signing.ts";
 
 export interface PlaceOrderRequest {
   cartId: string;
@@ -116,8 +108,6 @@ export class IdempotencyKeyReusedError extends AppError {
   }
 }
 
-type KeyRow = { requestHash: string; cartHash: string; responseBody: string };
-
 /** Places the order for `request`'s cart, or returns the order its key already placed. */
 export async function placeOrder(
   writer: Db,
@@ -141,26 +131,24 @@ async function tryPlaceOrder(
   request: PlaceOrderRequest,
   settings: PlaceOrderSettings,
 ): Promise<PlacedOrder | { shortLines: ShortLine[]; requested: ShortLine[] }> {
-  const [lineRows, keyRows, userRows] = await writer.batch([
-    cartLinesQuery(writer, request.cartId, settings.maxLines + 1),
-    keyQuery(writer, request),
-    writer.select({ email: users.email }).from(users)
-      .where(eq(users.id, request.userId ?? "")).limit(1),
-  ]);
-  const lines = lineRows.map(toCartLine);
-  const cartHash = await hashLines(lines);
-  if (keyRows[0]) return replay(keyRows[0], request, cartHash, lines);
+  const { lines, accountEmail } = await readCart(writer, request, settings);
+  const cartHash = hashLines(lines);
+  if (lines.length === 0) {
+    // Perhaps this key's order consumed the cart: then this is a replay.
+    const { rows: [row] } = await runStatement(writer, keyStatement(request));
+    if (row) return replay(row, request, cartHash, lines);
+  }
   checkOrderable(lines, settings.maxLines);
-  const email = request.userId ? userRows[0]?.email : request.email;
+  const email = request.userId ? accountEmail : request.email;
   if (!email) throw new InvalidParameterError("email", "email is required for a guest checkout");
   const order = buildOrder(request, lines, email);
   try {
-    await writer.batch(orderStatements(writer, { request, order, cartHash, settings }));
+    await runBatch(writer, orderStatements({ request, order, cartHash, settings }));
     return { order, replayed: false };
   } catch (error) {
     if (messageMatches(error, /idempotency_keys/)) {
       // Another request with this key won the race: answer with its order.
-      const [row] = await keyQuery(writer, request);
+      const { rows: [row] } = await runStatement(writer, keyStatement(request));
       if (row) return replay(row, request, cartHash, lines);
     }
     if (!messageMatches(error, /inventory_reserved_within_on_hand/)) throw error;
@@ -168,26 +156,42 @@ async function tryPlaceOrder(
   }
 }
 
-function keyQuery(writer: Db, request: PlaceOrderRequest) {
-  return writer.select({
-    requestHash: idempotencyKeys.requestHash,
-    cartHash: idempotencyKeys.cartHash,
-    responseBody: idempotencyKeys.responseBody,
-  }).from(idempotencyKeys)
-    .where(and(
-      eq(idempotencyKeys.scope, request.scope),
-      eq(idempotencyKeys.key, request.idempotencyKey),
-    )).limit(1);
+/**
+ * The cart priced from the live catalog (one query for every line), and the account's email for
+ * a signed-in shopper (in the same round trip). The key is not looked up here: a new key is the
+ * common case, and a known one makes the write fail on its primary key at once.
+ */
+async function readCart(writer: Db, request: PlaceOrderRequest, settings: PlaceOrderSettings) {
+  const lines = cartLinesStatement(request.cartId, settings.maxLines + 1);
+  if (!request.userId) return { lines: toCartLines(await runStatement(writer, lines)) };
+  const [lineRows, userRows] = await runBatch(writer, [
+    lines,
+    statement("SELECT email FROM users WHERE id = ?", [request.userId]),
+  ]);
+  return {
+    lines: toCartLines(lineRows),
+    accountEmail: userRows.rows[0]?.email as string | undefined,
+  };
+}
+
+function keyStatement(request: PlaceOrderRequest): InStatement {
+  return statement(
+    `SELECT request_hash, cart_hash, response_body FROM idempotency_keys
+    WHERE scope = ? AND key = ?`,
+    [request.scope, request.idempotencyKey],
+  );
 }
 
 /**
  * A key seen before: the same request returns the same order. The cart may be the one that was
  * ordered, or empty because that order consumed it; anything else is a different checkout.
  */
-function replay(row: KeyRow, request: PlaceOrderRequest, cartHash: string, lines: CartLine[]) {
-  const sameCart = row.cartHash === cartHash || lines.length === 0;
-  if (row.requestHash !== request.requestHash || !sameCart) throw new IdempotencyKeyReusedError();
-  return { order: JSON.parse(row.responseBody) as OrderDetail, replayed: true };
+function replay(row: Row, request: PlaceOrderRequest, cartHash: string, lines: CartLine[]) {
+  const sameCart = row.cart_hash === cartHash || lines.length === 0;
+  if (row.request_hash !== request.requestHash || !sameCart) {
+    throw new IdempotencyKeyReusedError();
+  }
+  return { order: JSON.parse(str(row, "response_body")) as OrderDetail, replayed: true };
 }
 
 function checkOrderable(lines: CartLine[], maxLines: number): void {
@@ -247,76 +251,114 @@ function buildOrder(request: PlaceOrderRequest, lines: CartLine[], email: string
 }
 
 /** Every statement of the checkout transaction, in order. */
-function orderStatements(
-  writer: Db,
-  input: {
-    request: PlaceOrderRequest;
-    order: OrderDetail;
-    cartHash: string;
-    settings: PlaceOrderSettings;
-  },
-) {
+function orderStatements(input: {
+  request: PlaceOrderRequest;
+  order: OrderDetail;
+  cartHash: string;
+  settings: PlaceOrderSettings;
+}): InStatement[] {
   const { request, order, cartHash, settings } = input;
   const now = order.createdAt;
-  const variantIds = order.items.map((item) => item.variantId);
-  const quantities = sql.join(
-    order.items.map((item) => sql`WHEN ${item.variantId} THEN ${item.quantity}`),
-    sql` `,
-  );
+  const { items } = order;
+  const variantIds = items.map((item) => item.variantId);
+  const inVariants = `(${placeholders(items.length)})`;
   // Products whose shown stock changes: a line now at or below the low-stock mark.
-  const touched = sql`(SELECT DISTINCT v.product_id FROM variants v
-    JOIN inventory i ON i.variant_id = v.id
-    WHERE v.id IN ${variantIds} AND i.on_hand - i.reserved <= ${LOW_STOCK_THRESHOLD})`;
-  const { items, history: _, ...row } = order;
+  const changed = stockStateChanged({
+    productIds: `(SELECT DISTINCT v.product_id FROM variants v
+      JOIN inventory i ON i.variant_id = v.id
+      WHERE v.id IN ${inVariants} AND i.on_hand - i.reserved <= ${LOW_STOCK_THRESHOLD})`,
+    args: variantIds,
+    now,
+  });
   return [
-    writer.insert(idempotencyKeys).values({
-      scope: request.scope,
-      key: request.idempotencyKey,
-      requestHash: request.requestHash,
-      cartHash,
-      orderId: order.id,
-      responseStatus: 201,
-      responseBody: JSON.stringify(order),
-      createdAt: now,
-      expiresAt: now + settings.idempotencyTtlMs,
-    }),
-    writer.insert(orders).values(row),
-    writer.insert(orderItems).values(items.map(({ lineTotalMinor: _, ...item }) => ({
-      ...item,
-      orderId: order.id,
-    }))),
-    writer.insert(orderStatusHistory).values({
-      orderId: order.id,
-      status: "pending",
-      note: "Order placed",
-      createdAt: now,
-    }),
-    // The guard: CHECK (reserved <= on_hand) aborts the whole batch if any line is short.
-    writer.update(inventory).set({
-      reserved: sql`${inventory.reserved} + CASE ${inventory.variantId} ${quantities} END`,
-      updatedAt: now,
-    }).where(inArray(inventory.variantId, variantIds)),
-    ...stockStateChanged(writer, touched, now),
-    writer.insert(outbox).values({
-      topic: "order_mail",
-      payload: { orderId: order.id, kind: "confirmation" },
-      availableAt: now,
-      createdAt: now,
-      updatedAt: now,
-    }),
-    writer.delete(cartItems).where(
-      and(eq(cartItems.cartId, request.cartId), inArray(cartItems.variantId, variantIds)),
+    statement(
+      `INSERT INTO idempotency_keys (scope, key, request_hash, cart_hash, order_id,
+        response_status, response_body, created_at, expires_at) VALUES (?, ?, ?, ?, ?, 201, ?, ?, ?)`,
+      [
+        request.scope,
+        request.idempotencyKey,
+        request.requestHash,
+        cartHash,
+        order.id,
+        JSON.stringify(order),
+        now,
+        now + settings.idempotencyTtlMs,
+      ],
     ),
-  ] as const;
+    statement(
+      `INSERT INTO orders (id, user_id, email, status, currency, subtotal_minor, shipping_minor,
+        total_minor, item_count, shipping_option, shipping_address, payment_method, paid_at,
+        created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
+      [
+        order.id,
+        order.userId,
+        order.email,
+        order.currency,
+        order.subtotalMinor,
+        order.shippingMinor,
+        order.totalMinor,
+        order.itemCount,
+        order.shippingOption,
+        JSON.stringify(order.shippingAddress),
+        order.paymentMethod,
+        now,
+        now,
+      ],
+    ),
+    statement(
+      `INSERT INTO order_items (order_id, variant_id, product_id, name, variant_name, sku,
+        quantity, unit_price_minor) VALUES ${
+        items.map(() => "(?, ?, ?, ?, ?, ?, ?, ?)").join(", ")
+      }`,
+      items.flatMap((item) => [
+        order.id,
+        item.variantId,
+        item.productId,
+        item.name,
+        item.variantName,
+        item.sku,
+        item.quantity,
+        item.unitPriceMinor,
+      ]),
+    ),
+    statement(
+      `INSERT INTO order_status_history (order_id, status, note, created_at)
+      VALUES (?, 'pending', 'Order placed', ?)`,
+      [order.id, now],
+    ),
+    // The guard: CHECK (reserved <= on_hand) aborts the whole batch if any line is short.
+    statement(
+      `UPDATE inventory SET reserved = reserved + CASE variant_id
+        ${items.map(() => "WHEN ? THEN ?").join(" ")} END, updated_at = ?
+      WHERE variant_id IN ${inVariants}`,
+      [...items.flatMap((item) => [item.variantId, item.quantity]), now, ...variantIds],
+    ),
+    changed.update,
+    queueOutbox([
+      {
+        sql: "SELECT 'order_mail' AS topic, ? AS payload",
+        args: [JSON.stringify({ orderId: order.id, kind: "confirmation" })],
+      },
+      changed.invalidation,
+    ], now),
+    statement(
+      `DELETE FROM cart_items WHERE cart_id = ? AND variant_id IN ${inVariants}`,
+      [request.cartId, ...variantIds],
+    ),
+  ];
 }
 
 /** After the stock guard refused: which lines are short right now (one query). */
 async function explainShortage(writer: Db, lines: CartLine[]) {
-  const rows = await writer.select({
-    variantId: inventory.variantId,
-    available: sql<number>`${inventory.onHand} - ${inventory.reserved}`,
-  }).from(inventory).where(inArray(inventory.variantId, lines.map((line) => line.variantId)));
-  const available = new Map(rows.map((row) => [row.variantId, row.available]));
+  const { rows } = await runStatement(
+    writer,
+    statement(
+      `SELECT variant_id, on_hand - reserved AS available FROM inventory
+      WHERE variant_id IN (${placeholders(lines.length)})`,
+      lines.map((line) => line.variantId),
+    ),
+  );
+  const available = new Map(rows.map((row) => [num(row, "variant_id"), num(row, "available")]));
   const describe = (line: CartLine): ShortLine => ({
     variantId: line.variantId,
     name: lineName(line),
@@ -331,8 +373,6 @@ async function explainShortage(writer: Db, lines: CartLine[]) {
 }
 
 /** SHA-256 over the cart's (variant, quantity) pairs, independent of line order. */
-async function hashLines(lines: CartLine[]): Promise<string> {
-  const canonical = lines.map((line) => `${line.variantId}x${line.quantity}`).sort().join(",");
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+function hashLines(lines: CartLine[]): string {
+  return sha256(lines.map((line) => `${line.variantId}x${line.quantity}`).sort().join(","));
 }

@@ -3,6 +3,7 @@
  * cookies use hono/cookie's signed cookies over the same secret.)
  */
 import { base64url } from "jose";
+import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 
 export type SignatureEncoding = "base64url" | "hex";
@@ -67,6 +68,14 @@ function fromBase64url(text: string): Uint8Array<ArrayBuffer> | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Hex SHA-256 of `text`, computed synchronously (WebCrypto's digest hops to a thread pool, which
+ * cost ten times more per call for the short texts hashed per checkout).
+ */
+export function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
 }
 
 /**

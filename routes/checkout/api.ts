@@ -33,9 +33,10 @@ export function checkoutApi(
     const { order, replayed } = await checkOut(deps, c, input, key);
     if (replayed) c.header("Idempotent-Replayed", "true");
     c.header("Location", `/api/orders/${order.id}`);
+    const token = await deps.orderLinks.token(order.id);
     const links = {
-      page: await deps.orderLinks.pagePath(order.id),
-      api: await deps.orderLinks.apiPath(order.id),
+      page: `/orders/${order.id}?token=${token}`,
+      api: `/api/orders/${order.id}?token=${token}`,
     };
     return c.json({ order, links }, 201);
   });

@@ -4,10 +4,10 @@ import { userIdOfCart } from "../../db/carts.ts";
 import type { Database } from "../../db/client.ts";
 import { InvalidCartError, type PlacedOrder, placeOrder } from "../../db/place_order.ts";
 import type { PaymentMethodId } from "../../db/schema.ts";
-import { sha256Hex } from "../../edge/auth/auth.ts";
 import type { AuthUser } from "../../edge/auth/middleware.ts";
 import type { CheckoutConfig } from "../../edge/platform/config.ts";
 import { InvalidParameterError } from "../../edge/platform/errors.ts";
+import { sha256 } from "../../edge/platform/signing.ts";
 import type { CartSessions } from "../cart/session.ts";
 import type { OutboxWorker } from "../orders/outbox_worker.ts";
 import type { CheckoutInput } from "./input.ts";
@@ -43,7 +43,7 @@ export async function checkOut(
     scope: userId ? `u:${userId}` : cartId,
     idempotencyKey,
     // The key protects this exact request: the same key with other details is refused.
-    requestHash: await sha256Hex(JSON.stringify(userId ? { ...input, email: null } : input)),
+    requestHash: sha256(JSON.stringify(userId ? { ...input, email: null } : input)),
     userId,
     email: input.email,
     shipping: { option, address: input.shippingAddress },

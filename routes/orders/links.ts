@@ -2,7 +2,7 @@
  * Signed order links: `/orders/<id>?token=<HMAC>` lets whoever holds the link (the shopper,
  * through the confirmation mail or the checkout redirect) read one order, guests included.
  */
-import { createSigner } from "../../edge/platform/signing.ts";
+import type { Signer } from "../../edge/platform/signing.ts";
 
 export interface OrderLinks {
   /** The token that grants reading `orderId`. */
@@ -15,9 +15,8 @@ export interface OrderLinks {
   apiPath(orderId: string): Promise<string>;
 }
 
-/** Builds the signer of order links over the shop's secret. */
-export async function createOrderLinks(secret: string): Promise<OrderLinks> {
-  const signer = await createSigner(secret);
+/** Order links signed by the shop's signer. */
+export function createOrderLinks(signer: Signer): OrderLinks {
   const token = (orderId: string) => signer.sign(`order:${orderId}`);
   return {
     token,

@@ -2,18 +2,21 @@
  * `deno task bench`: the macro benchmarks, one after another in one invocation, so the figures
  * and ratios printed come from the same run on the same machine state.
  *
- *   deno task bench [--only cached,login,rss,ttfb] [--json .tmp/bench/bench.json]
+ *   deno task bench [--only cached,login,rss,ttfb,checkout] [--json .tmp/bench/bench.json]
  *
  * - cached: cached product page vs bare `Deno.serve` hello world under wrk (cached_page_bench.ts)
  * - login:  catalog p99 and event-loop lag during a login storm, argon2id vs bcryptjs-12
  *           (login_storm_bench.ts)
  * - rss:    shop RSS while the load tool's shop-1000 preset runs against it (rss_bench.ts)
  * - ttfb:   cold vs warm product page time to first byte (ttfb_bench.ts)
+ * - checkout: checkout throughput at saturation and checkout latency, on the embedded database
+ *           and on a sqld primary (checkout_bench.ts)
  *
  * Each benchmark starts and stops its own servers; they never overlap. The replication benchmark
  * needs sqld and stays separate (replication_bench.ts).
  */
 import { benchCachedPage, formatCachedPage } from "./cached_page_bench.ts";
+import { benchCheckout, formatCheckout } from "./checkout_bench.ts";
 import { benchLoginStorm, formatLoginStorm } from "./login_storm_bench.ts";
 import { benchShopRss, formatShopRss } from "./rss_bench.ts";
 import { benchTtfb, formatTtfb } from "./ttfb_bench.ts";
@@ -50,6 +53,13 @@ const BENCHMARKS: Record<string, Benchmark> = {
     async run() {
       const result = await benchTtfb();
       return { text: formatTtfb(result), result };
+    },
+  },
+  checkout: {
+    title: "checkout throughput at saturation and latency, embedded database and sqld primary",
+    async run() {
+      const rows = await benchCheckout();
+      return { text: formatCheckout(rows), result: rows };
     },
   },
 };

@@ -86,8 +86,10 @@ export async function runLoad(options: LoadOptions, hooks: RunHooks = {}): Promi
   const cpuBefore = process.cpuUsage();
   // The home scenario needs no setup, exactly like the published script.
   const discovery = options.scenario === "home"
-    ? { categories: [], products: [], words: [], notes: [] }
-    : await discover(options.url, options.requestTimeoutMs);
+    ? { categories: [], products: [], words: [], variants: [], notes: [] }
+    : await discover(options.url, options.requestTimeoutMs, {
+      variants: options.scenario === "buy",
+    });
   const aggregate = new Aggregate(options);
   for (const note of discovery.notes) aggregate.note(note);
 

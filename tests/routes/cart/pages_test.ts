@@ -90,7 +90,10 @@ Deno.test("[cart page] the first unit's − is disabled; the stepper's post sets
   });
   assert.equal(posted.status, 303);
   assert.equal(shopper.cookies.get("cart_count"), "2");
-  assert.match(lineOf(await cartHtml(shopper), first.id), /type="number" name="quantity" value="2"/);
+  assert.match(
+    lineOf(await cartHtml(shopper), first.id),
+    /type="number" name="quantity" value="2"/,
+  );
 });
 
 Deno.test("[cart page] an empty cart leads back to shopping", async () => {

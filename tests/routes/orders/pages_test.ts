@@ -48,7 +48,13 @@ function orderWith(overrides: Partial<OrderDetail>): OrderDetail {
     createdAt: 1_000,
     updatedAt: 1_000,
     items: [],
-    shippingAddress: { name: "Ada", line1: "1 Row", city: "London", postalCode: "N1", country: "GB" },
+    shippingAddress: {
+      name: "Ada",
+      line1: "1 Row",
+      city: "London",
+      postalCode: "N1",
+      country: "GB",
+    },
     history: [{ status: "pending", note: "Order placed", createdAt: 1_000 }],
     ...overrides,
   };
@@ -141,7 +147,9 @@ Deno.test("[account pages] an anonymous shopper is sent to sign in, and back aft
     const shopper = new Shopper(shop.app);
     const credentials = { email: "back@example.com", password: "a long passphrase" };
     for (const next of ["//evil.example/", "https://evil.example/", "/\\evil.example"]) {
-      const login = await shopper.send("POST", "/account/login", { form: { ...credentials, next } });
+      const login = await shopper.send("POST", "/account/login", {
+        form: { ...credentials, next },
+      });
       assert.equal(login.headers.get("location"), "/", next);
     }
   });
@@ -187,7 +195,10 @@ Deno.test("[account pages] the account's orders: overview, history in cursor pag
     await transitionOrder(db, newest, "shipped", { note: "Tracking number 1Z999" });
     const shipped = await page(ada, `/account/orders/${newest}`);
     assert.match(shipped.html, /class="timeline-step done step-pending"/);
-    assert.match(shipped.html, /class="timeline-step current step-shipped"[^]*Tracking number 1Z999/);
+    assert.match(
+      shipped.html,
+      /class="timeline-step current step-shipped"[^]*Tracking number 1Z999/,
+    );
     assert.match(shipped.html, /On its way/);
   });
 

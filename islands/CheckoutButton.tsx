@@ -26,6 +26,11 @@ export default function CheckoutButton({ label }: CheckoutButtonProps) {
   const [pending, setPending] = useState(false);
   const [failure, setFailure] = useState<Extract<Outcome, { ok: false }> | undefined>();
 
+  // A refusal that names no field: the keyboard goes back to the button, ready to retry.
+  useEffect(() => {
+    if (failure && !failure.field) button.current?.focus();
+  }, [failure]);
+
   useEffect(() => {
     const form = button.current?.form;
     if (!form) return;

@@ -252,6 +252,25 @@ async function search(visit: Visit) {
   assert.ok((await page.locator(".card").count()) > 0);
 }
 
+/** Every button, field and button-styled link in `scope` is a 44 px target with 16 px text. */
+async function checkControls(page: Page, scope: string, label: string) {
+  const problems = await page.$$eval(
+    `${scope} :is(button, input, select, a.button):not([type="hidden"], .visually-hidden)`,
+    (nodes) =>
+      nodes.flatMap((node) => {
+        const box = node.getBoundingClientRect();
+        if (box.width === 0) return []; // not shown (another shipping method's total, say)
+        const font = getComputedStyle(node).fontSize;
+        const small = box.height < 44 || (node.matches("button, a") && box.width < 44);
+        const radio = node.matches('[type="radio"], [type="checkbox"]');
+        return (small && !radio) || (node.matches("input, select") && !radio && font !== "16px")
+          ? [`${node.outerHTML.slice(0, 80)} ${box.width}×${box.height} ${font}`]
+          : [];
+      }),
+  );
+  assert.deepEqual(problems, [], `${label}: 44 px targets, 16 px form text`);
+}
+
 /** Waits until the header's cart badge shows `count`. */
 async function badgeShows(page: Page, count: number) {
   await page.waitForFunction(
@@ -308,6 +327,7 @@ async function addToCart(visit: Visit, variantId: number) {
   }
   await page.waitForTimeout(300); // the opening slide has settled
   await checkAccessibility(page, `cart drawer (${visit.size})`);
+  await checkControls(page, ".cart-drawer", `cart drawer (${visit.size})`);
   await page.screenshot({ path: new URL(`drawer-${visit.size}.png`, OUTPUT).pathname });
   await page.keyboard.press("Escape");
   await page.waitForSelector('[data-testid="cart-drawer"]:not([open])', { state: "attached" });
@@ -433,6 +453,7 @@ async function buyAsAccount(visit: Visit, shop: Shop, variantId: number) {
   await registerAndSignIn(visit, email);
   await Promise.all([page.waitForURL(/\/cart$/), page.click('[data-testid="cart-link"]')]);
   await checkPage(visit, "cart");
+  await checkControls(page, ".cart-view", `cart (${size})`);
   await stepUpOnCartPage(visit, variantId);
   await page.screenshot({ path: new URL(`cart-${size}.png`, OUTPUT).pathname, fullPage: true });
   await Promise.all([
@@ -441,6 +462,7 @@ async function buyAsAccount(visit: Visit, shop: Shop, variantId: number) {
   ]);
   await checkPage(visit, "checkout");
   assert.equal(await page.textContent('[data-testid="account-email"] strong'), email);
+  await checkControls(page, ".checkout-form", `checkout (${size})`);
   await fillCheckout(visit);
   await page.evaluate(() => scrollTo(0, 0));
   await page.screenshot({

@@ -109,7 +109,7 @@ export function CheckoutPage(props: CheckoutPageProps): VNode {
                   checked={values.shipping_option === option.id}
                   required
                 />{" "}
-                {option.label} — {formatMoney(option.priceMinor, cart.currency)}
+                {option.label} — {shippingPrice(option, cart)}
               </label>
             ))}
           </fieldset>
@@ -132,6 +132,17 @@ export function CheckoutPage(props: CheckoutPageProps): VNode {
       </section>
     </Layout>
   );
+}
+
+function shippingPrice(option: ShippingOption, cart: Cart): string {
+  if (option.priceMinor === 0) return "free";
+  if (option.freeOverMinor !== undefined && cart.subtotalMinor >= option.freeOverMinor) {
+    return "free on this order";
+  }
+  const price = formatMoney(option.priceMinor, cart.currency);
+  return option.freeOverMinor === undefined
+    ? price
+    : `${price}, free over ${formatMoney(option.freeOverMinor, cart.currency)}`;
 }
 
 function OrderReview({ cart }: { cart: Cart }): VNode {

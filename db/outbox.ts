@@ -14,7 +14,6 @@ import {
   idempotencyKeys,
   mailMessages,
   outbox,
-  OUTBOX_STATES,
   type OutboxTopic,
   paymentEvents,
 } from "./schema.ts";
@@ -102,14 +101,12 @@ export async function failOutboxRow(
   }).where(and(eq(outbox.id, options.id), eq(outbox.claimedBy, options.workerId)));
 }
 
-/** Row counts per state (for readiness, metrics and tests). */
-export async function countOutboxRows(
-  reader: Db,
-): Promise<Record<(typeof OUTBOX_STATES)[number], number>> {
+/** Rows waiting and dead-lettered (for /metrics and tests); finished rows are not counted. */
+export async function countOutboxRows(reader: Db): Promise<{ pending: number; dead: number }> {
   const rows = await reader.select({ state: outbox.state, n: count() }).from(outbox)
-    .groupBy(outbox.state);
-  const counts = { pending: 0, done: 0, dead: 0 };
-  for (const row of rows) counts[row.state] = row.n;
+    .where(inArray(outbox.state, ["pending", "dead"])).groupBy(outbox.state);
+  const counts = { pending: 0, dead: 0 };
+  for (const row of rows) counts[row.state as "pending" | "dead"] = row.n;
   return counts;
 }
 

@@ -38,7 +38,10 @@ export interface PlaceOrderRequest {
   userId?: string;
   /** A guest's email (ignored for a signed-in account). */
   email?: string;
-  shipping: { option: { id: string; priceMinor: number }; address: ShippingAddress };
+  shipping: {
+    option: { id: string; priceMinor: number; freeOverMinor?: number };
+    address: ShippingAddress;
+  };
   paymentMethod: PaymentMethodId;
 }
 
@@ -228,7 +231,9 @@ function buildOrder(request: PlaceOrderRequest, lines: CartLine[], email: string
     lineTotalMinor: line.priceMinor * line.quantity,
   }));
   const subtotalMinor = items.reduce((sum, item) => sum + item.lineTotalMinor, 0);
-  const shippingMinor = request.shipping.option.priceMinor;
+  const { option } = request.shipping;
+  const free = option.freeOverMinor !== undefined && subtotalMinor >= option.freeOverMinor;
+  const shippingMinor = free ? 0 : option.priceMinor;
   return {
     id: crypto.randomUUID(),
     userId: request.userId ?? null,

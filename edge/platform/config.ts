@@ -58,6 +58,8 @@ export interface ShippingOption {
   id: string;
   label: string;
   priceMinor: number;
+  /** Free when the order's subtotal is at least this much. */
+  freeOverMinor?: number;
 }
 
 export interface CheckoutConfig {
@@ -347,12 +349,16 @@ function signingKeys(env: Env, name: string): JsonWebKey[] | undefined {
 }
 
 const DEFAULT_SHIPPING_OPTIONS: ShippingOption[] = [
-  { id: "standard", label: "Standard (3–5 business days)", priceMinor: 499 },
+  // The storefront promises free shipping on orders over $75.
+  { id: "standard", label: "Standard (3–5 business days)", priceMinor: 499, freeOverMinor: 7500 },
   { id: "express", label: "Express (1–2 business days)", priceMinor: 1499 },
   { id: "pickup", label: "Pick up at the store", priceMinor: 0 },
 ];
 
-/** A JSON array of `{ id, label, priceMinor }`, e.g. `[{"id":"standard","label":"Standard","priceMinor":499}]`. */
+/**
+ * A JSON array of `{ id, label, priceMinor, freeOverMinor? }`, e.g.
+ * `[{"id":"standard","label":"Standard","priceMinor":499,"freeOverMinor":7500}]`.
+ */
 function shippingOptions(env: Env, name: string): ShippingOption[] {
   const raw = text(env, name);
   if (raw === undefined) return DEFAULT_SHIPPING_OPTIONS;
@@ -366,17 +372,20 @@ function shippingOptions(env: Env, name: string): ShippingOption[] {
     parsed.every((o) =>
       typeof o?.id === "string" && /^[a-z][a-z0-9_]{0,31}$/.test(o.id) &&
       typeof o?.label === "string" && o.label.length >= 1 && o.label.length <= 80 &&
-      Number.isInteger(o?.priceMinor) && o.priceMinor >= 0 && o.priceMinor <= 10_000_000
+      Number.isInteger(o?.priceMinor) && o.priceMinor >= 0 && o.priceMinor <= 10_000_000 &&
+      (o.freeOverMinor === undefined ||
+        (Number.isInteger(o.freeOverMinor) && o.freeOverMinor >= 0))
     ) && new Set(parsed.map((o) => o.id)).size === parsed.length;
   if (!valid) {
     throw new ConfigError(
       `${name} must be a JSON array of 1 to 10 {"id","label","priceMinor"} with unique ids`,
     );
   }
-  return (parsed as ShippingOption[]).map(({ id, label, priceMinor }) => ({
+  return (parsed as ShippingOption[]).map(({ id, label, priceMinor, freeOverMinor }) => ({
     id,
     label,
     priceMinor,
+    ...(freeOverMinor === undefined ? {} : { freeOverMinor }),
   }));
 }
 

@@ -6,8 +6,9 @@
  *   which cost more than the rest of the cookie handling together). Anonymous
  *   carts are `a:<uuid>`; after sign-in it holds the account's cart `u:<user id>`, so the
  *   server-rendered cart and checkout pages (which see no Bearer token) use the account's cart.
- * - `cart_count`: a small readable cookie with the number of items, so cached catalog pages can
- *   show the cart badge on the client without being rendered per shopper.
+ * - `cart_count`: a small readable cookie with the number of items (at most `999`, which the
+ *   badge shows as is), so cached catalog pages can show the cart badge on the client without
+ *   being rendered per shopper.
  *
  * A request with a Bearer token always uses its account's cart; an anonymous cart still in the
  * cookie is merged into it (on sign-in, or on the first signed-in request that carries it).
@@ -31,6 +32,8 @@ export const CART_COOKIE = "cart";
 export const CART_COUNT_COOKIE = "cart_count";
 
 const CART_ID = /^(a:[0-9a-f-]{36}|u:[\w-]{1,64})$/;
+/** The header's cart badge reads up to three digits. */
+const MAX_SHOWN_COUNT = 999;
 
 export interface CartSessions {
   readonly limits: CartLimits;
@@ -73,7 +76,7 @@ export function createCartSessions(
   }
 
   function changed(c: Context, cart: Pick<Cart, "itemCount">): void {
-    setCookie(c, CART_COUNT_COOKIE, String(cart.itemCount), {
+    setCookie(c, CART_COUNT_COOKIE, String(Math.min(cart.itemCount, MAX_SHOWN_COUNT)), {
       path: "/",
       sameSite: "Lax",
       secure: isHttps(c),

@@ -32,3 +32,14 @@ Deno.test("[signing] without SHOP_SECRET one secret is generated and kept in the
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("[signing] remembered signatures stay bound to their message, and the memory is bounded", async () => {
+  const signer = await createSigner("a-secret-of-some-length", { cacheSize: 2 });
+  const tokens = await Promise.all(["m1", "m2", "m3"].map((m) => signer.sign(m)));
+  assert.equal(await signer.verify("m1", tokens[0]), true, "forgotten, then verified again");
+  assert.equal(await signer.verify("m3", tokens[2]), true);
+  assert.equal(await signer.verify("m2", tokens[2]), false);
+  assert.equal(await signer.sign("m3"), tokens[2]);
+  const fresh = await createSigner("a-secret-of-some-length", { cacheSize: 0 });
+  assert.equal(await fresh.verify("m2", tokens[1]), true, "the same key verifies without memory");
+});

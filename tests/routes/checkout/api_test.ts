@@ -98,6 +98,19 @@ Deno.test("[checkout] charges the price at checkout time, re-read for all lines 
   assert.equal(priceReads.length, 1, "one query prices every line");
 });
 
+Deno.test("[checkout] standard shipping is free from $75, as the storefront promises", async () => {
+  const [variant] = variantsInStock.slice(2);
+  await db.update(variants).set({ priceMinor: 1000 }).where(eq(variants.id, variant.id));
+  const small = await shopperWith([[variant.id, 1]]);
+  const charged = await small.checkout("ship-small", guestCheckout({ shippingOption: "standard" }));
+  assert.equal((charged.body.order as { shippingMinor: number }).shippingMinor, 499);
+  const large = await shopperWith([[variant.id, 8]]);
+  const free = await large.checkout("ship-large", guestCheckout({ shippingOption: "standard" }));
+  const order = free.body.order as { shippingMinor: number; totalMinor: number };
+  assert.equal(order.shippingMinor, 0);
+  assert.equal(order.totalMinor, 8000);
+});
+
 Deno.test("[checkout] a replayed key returns the same order; the key with another cart is 422", async (t) => {
   const [a, b] = variantsInStock.slice(5);
   const shopper = await shopperWith([[a.id, 1]]);

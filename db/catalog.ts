@@ -351,3 +351,25 @@ function decodeCursor(
   }
   throw new InvalidCursorError(`Cursor "${cursor}" does not belong to this sort`, field);
 }
+
+/** Most products `getProductThumbnails` looks up at once. */
+export const MAX_THUMBNAILS = 200;
+
+/**
+ * The image and page of each product in `productIds` (order and account pages show them beside
+ * ordered items): one query, whatever the number of ids, inactive products included.
+ */
+export async function getProductThumbnails(
+  reader: Db,
+  productIds: readonly number[],
+): Promise<Map<number, { slug: string; imageUrl: string; active: boolean }>> {
+  const ids = [...new Set(productIds)].slice(0, MAX_THUMBNAILS);
+  if (ids.length === 0) return new Map();
+  const rows = await reader.select({
+    id: products.id,
+    slug: products.slug,
+    imageUrl: products.imageUrl,
+    active: products.isActive,
+  }).from(products).where(inArray(products.id, ids));
+  return new Map(rows.map(({ id, ...row }) => [id, { ...row, active: Boolean(row.active) }]));
+}

@@ -5,7 +5,8 @@ import { AccountIcon } from "./icons.tsx";
 /**
  * The header's account state. The server renders every page for every shopper alike (the
  * edge cache shares them), so it always renders "Sign in"; in the browser this reads the
- * readable `account_name` cookie set at sign-in and turns into the account menu with sign-out.
+ * readable `account_name` cookie set at sign-in and turns into the account menu: the account,
+ * its orders and sign-out.
  */
 export default function AccountMenu() {
   const [name, setName] = useState<string | undefined>(undefined);
@@ -28,6 +29,14 @@ export default function AccountMenu() {
         <p>
           Signed in as <strong>{name}</strong>
         </p>
+        <ul class="account-links">
+          <li>
+            <a href="/account">Your account</a>
+          </li>
+          <li>
+            <a href="/account/orders" data-testid="orders-link">Orders</a>
+          </li>
+        </ul>
         <form method="post" action="/api/auth/logout">
           <button type="submit" class="button button-secondary">Sign out</button>
         </form>

@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
 import { ADD_TO_CART_FORM } from "./add_to_cart.ts";
+import { addToCart, announceCartChange } from "./cart_client.ts";
 import { formatMoney, stockLabel } from "./format.ts";
 import { choiceQuery, type PickerVariant, productOptions, variantWith } from "./variant_options.ts";
 
@@ -14,10 +15,14 @@ export interface VariantPickerProps {
 /**
  * One picker per option (Color, Size) and the add-to-cart form. Every option value is a link to
  * the page with that choice, so it works without JavaScript; hydrated, a click swaps the price,
- * stock and form in place, announces them, and keeps the URL in step for sharing.
+ * stock and form in place, announces them, and keeps the URL in step for sharing. The form posts
+ * to the cart page without JavaScript; hydrated, it adds through the cart API and the cart
+ * drawer opens.
  */
 export default function VariantPicker({ path, variants, selectedId }: VariantPickerProps) {
   const [selectedIdNow, select] = useState(selectedId);
+  const [adding, setAdding] = useState(false);
+  const [failure, setFailure] = useState<string | undefined>(undefined);
   const selected = variants.find((variant) => variant.id === selectedIdNow) ?? variants[0];
   if (!selected) return <p class="stock out">Currently unavailable</p>;
   const options = productOptions(variants);
@@ -31,6 +36,21 @@ export default function VariantPicker({ path, variants, selectedId }: VariantPic
     event.preventDefault();
     select(variant.id);
     history.replaceState(history.state, "", href);
+    setFailure(undefined);
+  }
+
+  async function add(event: Event) {
+    event.preventDefault();
+    if (adding || !selected) return;
+    const quantity = Number(
+      new FormData(event.currentTarget as HTMLFormElement).get(fields.quantity),
+    );
+    setAdding(true);
+    setFailure(undefined);
+    const result = await addToCart(selected.id, quantity);
+    setAdding(false);
+    if (!result.ok) return setFailure(result.message);
+    announceCartChange({ cart: result.cart, open: true, addedVariantId: selected.id });
   }
 
   return (
@@ -77,6 +97,7 @@ export default function VariantPicker({ path, variants, selectedId }: VariantPic
         method={ADD_TO_CART_FORM.method}
         action={ADD_TO_CART_FORM.action}
         data-testid="add-to-cart"
+        onSubmit={add}
       >
         <input type="hidden" name={fields.variantId} value={String(selected.id)} />
         <label class="quantity">
@@ -92,9 +113,16 @@ export default function VariantPicker({ path, variants, selectedId }: VariantPic
             disabled={!inStock}
           />
         </label>
-        <button type="submit" class="button button-primary" disabled={!inStock}>
+        {/* Not disabled while adding: the focus stays here, and the drawer gives it back. */}
+        <button
+          type="submit"
+          class="button button-primary"
+          disabled={!inStock}
+          aria-disabled={adding ? "true" : undefined}
+        >
           {inStock ? "Add to cart" : "Sold out"}
         </button>
+        {failure && <p class="field-error add-error" role="alert">{failure}</p>}
       </form>
     </div>
   );

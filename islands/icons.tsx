@@ -58,3 +58,44 @@ export function MenuIcon(): VNode {
     </Icon>
   );
 }
+
+export function CloseIcon(): VNode {
+  return (
+    <Icon>
+      <path d="M6 6l12 12M18 6 6 18" />
+    </Icon>
+  );
+}
+
+export function MinusIcon(): VNode {
+  return (
+    <Icon>
+      <path d="M6 12h12" />
+    </Icon>
+  );
+}
+
+export function PlusIcon(): VNode {
+  return (
+    <Icon>
+      <path d="M6 12h12M12 6v12" />
+    </Icon>
+  );
+}
+
+export function CheckIcon(): VNode {
+  return (
+    <Icon>
+      <path d="m5 12.5 4.5 4.5L19 7.5" />
+    </Icon>
+  );
+}
+
+export function LockIcon(): VNode {
+  return (
+    <Icon>
+      <rect x="5" y="10.5" width="14" height="10" rx="2" />
+      <path d="M8.5 10.5V7.5a3.5 3.5 0 0 1 7 0v3" />
+    </Icon>
+  );
+}

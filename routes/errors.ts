@@ -19,6 +19,8 @@ export interface ErrorDescription {
   message: string;
   field?: string;
   headers: Readonly<Record<string, string>>;
+  /** Extra facts for JSON answers (never overriding the fields above). */
+  details?: Readonly<Record<string, unknown>>;
   /** Set for internal errors: the reference the shopper can quote. */
   requestId?: string;
 }
@@ -50,6 +52,7 @@ export function describeClientError(error: unknown): ErrorDescription | undefine
       message: known.message,
       field: known.field,
       headers,
+      details: known.details,
     };
   }
   if (error instanceof HTTPException && error.status < 500) {
@@ -69,8 +72,8 @@ export function handleError(error: unknown, c: Context, logger: Logger): Respons
   const described = describeClientError(error) ?? describeInternalError(error, c, logger);
   for (const [name, value] of Object.entries(described.headers)) c.header(name, value);
   if (wantsJson(c)) {
-    const { code, message, field, requestId } = described;
-    return c.json({ error: { code, message, field, requestId } }, described.status);
+    const { code, message, field, requestId, details } = described;
+    return c.json({ error: { ...details, code, message, field, requestId } }, described.status);
   }
   return renderPage(c, ErrorPage(described), described.status);
 }

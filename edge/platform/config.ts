@@ -63,6 +63,62 @@ export interface Config {
   };
   auth: AuthConfig;
   cache: CacheConfig;
+  /** The shop's public address, for links in mail (order confirmation). */
+  publicUrl: string;
+  /** Signs cart cookies and guest order links; absent: generated into `dataDir`. */
+  shopSecret?: string;
+  cart: CartConfig;
+  checkout: CheckoutConfig;
+  outbox: OutboxConfig;
+  payments: PaymentsConfig;
+}
+
+/** Bounds of one cart. */
+export interface CartConfig {
+  maxLines: number;
+  /** Largest quantity of one line. */
+  maxQuantity: number;
+  /** Lifetime of the anonymous cart cookie. */
+  cookieMaxAgeSeconds: number;
+}
+
+/** A way to ship an order, priced in minor units of the catalog's currency. */
+export interface ShippingOption {
+  id: string;
+  label: string;
+  priceMinor: number;
+  /** Free when the order's subtotal is at least this much. */
+  freeOverMinor?: number;
+}
+
+export interface CheckoutConfig {
+  shippingOptions: ShippingOption[];
+  /** How long a checkout's `Idempotency-Key` replays the same order. */
+  idempotencyTtlSeconds: number;
+}
+
+/** The transactional outbox worker: side effects of orders, retried until done or dead. */
+export interface OutboxConfig {
+  /** Whether this instance drains the outbox (any number of instances may). */
+  workerEnabled: boolean;
+  /** How often an idle worker looks for due rows. */
+  pollMs: number;
+  /** Rows claimed at once. */
+  batchSize: number;
+  /** Attempts before a row is dead-lettered. */
+  maxAttempts: number;
+  /** First retry delay; doubles per attempt up to `retryMaxMs`, with full jitter. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** How long a claim is exclusive; a crashed worker's rows are claimable again after it. */
+  leaseMs: number;
+}
+
+export interface PaymentsConfig {
+  /** Shared secret of the payment webhook's HMAC-SHA256 signature; absent: webhook disabled. */
+  webhookSecret?: string;
+  /** Oldest (or most future) webhook timestamp accepted, in seconds from now. */
+  webhookToleranceSeconds: number;
 }
 
 /** Where the database is and how long calls to it may take (what db/client.ts opens). */
@@ -200,9 +256,10 @@ export function loadConfig(env: Env): Config {
     max: 10_000,
   });
   const tierBudgetMs = integer(env, "CACHE_TIER_BUDGET_MS", 50, { min: 1, max: 10_000 });
+  const port = integer(env, "PORT", 8000, { min: 0, max: 65535 });
   return {
     mode,
-    port: integer(env, "PORT", 8000, { min: 0, max: 65535 }),
+    port,
     hostname: text(env, "HOSTNAME") ?? "0.0.0.0",
     dataDir,
     region,
@@ -247,6 +304,34 @@ export function loadConfig(env: Env): Config {
       },
     },
     auth: authConfig(env, mode),
+    publicUrl: httpUrl("PUBLIC_URL", text(env, "PUBLIC_URL") ?? `http://localhost:${port}`),
+    shopSecret: secret(env, "SHOP_SECRET", 32),
+    cart: {
+      maxLines: integer(env, "CART_MAX_LINES", 50, { min: 1, max: 500 }),
+      maxQuantity: integer(env, "CART_MAX_QUANTITY", 99, { min: 1, max: 999 }),
+      cookieMaxAgeSeconds: integer(env, "CART_COOKIE_DAYS", 30, { min: 1, max: 400 }) * 86_400,
+    },
+    checkout: {
+      shippingOptions: shippingOptions(env, "SHIPPING_OPTIONS"),
+      idempotencyTtlSeconds: integer(env, "IDEMPOTENCY_KEY_TTL_HOURS", 24, { min: 1, max: 720 }) *
+        3600,
+    },
+    outbox: {
+      workerEnabled: boolean(env, "OUTBOX_WORKER", true),
+      pollMs: integer(env, "OUTBOX_POLL_MS", 1000, { min: 20, max: 60_000 }),
+      batchSize: integer(env, "OUTBOX_BATCH_SIZE", 100, { min: 1, max: 1000 }),
+      maxAttempts: integer(env, "OUTBOX_MAX_ATTEMPTS", 8, { min: 1, max: 100 }),
+      retryBaseMs: integer(env, "OUTBOX_RETRY_BASE_MS", 1000, { min: 10, max: 3_600_000 }),
+      retryMaxMs: integer(env, "OUTBOX_RETRY_MAX_MS", 300_000, { min: 10, max: 86_400_000 }),
+      leaseMs: integer(env, "OUTBOX_LEASE_MS", 30_000, { min: 100, max: 3_600_000 }),
+    },
+    payments: {
+      webhookSecret: secret(env, "PAYMENT_WEBHOOK_SECRET", 16),
+      webhookToleranceSeconds: integer(env, "PAYMENT_WEBHOOK_TOLERANCE_S", 300, {
+        min: 1,
+        max: 3600,
+      }),
+    },
     cache: {
       l0MaxBytes: integer(env, "CACHE_L0_MAX_BYTES", 64 << 20, { min: 0, max: 4 << 30 }),
       tierBudgetMs,
@@ -397,6 +482,56 @@ function signingKeys(env: Env, name: string): JsonWebKey[] | undefined {
     );
   }
   return keys as JsonWebKey[];
+}
+
+const DEFAULT_SHIPPING_OPTIONS: ShippingOption[] = [
+  // The storefront promises free shipping on orders over $75.
+  { id: "standard", label: "Standard (3–5 business days)", priceMinor: 499, freeOverMinor: 7500 },
+  { id: "express", label: "Express (1–2 business days)", priceMinor: 1499 },
+  { id: "pickup", label: "Pick up at the store", priceMinor: 0 },
+];
+
+/**
+ * A JSON array of `{ id, label, priceMinor, freeOverMinor? }`, e.g.
+ * `[{"id":"standard","label":"Standard","priceMinor":499,"freeOverMinor":7500}]`.
+ */
+function shippingOptions(env: Env, name: string): ShippingOption[] {
+  const raw = text(env, name);
+  if (raw === undefined) return DEFAULT_SHIPPING_OPTIONS;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    parsed = undefined;
+  }
+  const valid = Array.isArray(parsed) && parsed.length >= 1 && parsed.length <= 10 &&
+    parsed.every((o) =>
+      typeof o?.id === "string" && /^[a-z][a-z0-9_]{0,31}$/.test(o.id) &&
+      typeof o?.label === "string" && o.label.length >= 1 && o.label.length <= 80 &&
+      Number.isInteger(o?.priceMinor) && o.priceMinor >= 0 && o.priceMinor <= 10_000_000 &&
+      (o.freeOverMinor === undefined ||
+        (Number.isInteger(o.freeOverMinor) && o.freeOverMinor >= 0))
+    ) && new Set(parsed.map((o) => o.id)).size === parsed.length;
+  if (!valid) {
+    throw new ConfigError(
+      `${name} must be a JSON array of 1 to 10 {"id","label","priceMinor"} with unique ids`,
+    );
+  }
+  return (parsed as ShippingOption[]).map(({ id, label, priceMinor, freeOverMinor }) => ({
+    id,
+    label,
+    priceMinor,
+    ...(freeOverMinor === undefined ? {} : { freeOverMinor }),
+  }));
+}
+
+/** A secret of at least `minLength` characters, or undefined when unset. */
+function secret(env: Env, name: string, minLength: number): string | undefined {
+  const raw = text(env, name);
+  if (raw !== undefined && raw.length < minLength) {
+    throw new ConfigError(`${name} must be at least ${minLength} characters long`);
+  }
+  return raw;
 }
 
 /** Reads the process environment once; with `readToolConfigFromEnv`, the only `Deno.env` access. */

@@ -27,6 +27,8 @@ export interface AppErrorOptions extends ErrorOptions {
   field?: string;
   /** Headers the answer must carry (`Retry-After`, `WWW-Authenticate`, rate-limit headers). */
   headers?: Record<string, string>;
+  /** Extra machine-readable facts for the JSON answer, e.g. the cart lines short of stock. */
+  details?: Record<string, unknown>;
 }
 
 /** An error a request may end with; its message is shown to the client as is. */
@@ -34,6 +36,7 @@ export class AppError extends Error {
   override name = "AppError";
   readonly field?: string;
   readonly headers: Readonly<Record<string, string>>;
+  readonly details?: Readonly<Record<string, unknown>>;
 
   constructor(
     readonly status: ErrorStatus,
@@ -44,6 +47,7 @@ export class AppError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.field = options.field;
     this.headers = options.headers ?? {};
+    this.details = options.details;
   }
 }
 

@@ -33,6 +33,10 @@ import { ACCOUNT_NAME_COOKIE } from "../../islands/cookies.ts";
 export interface AuthDeps {
   auth: Auth;
   database: Database;
+  /** Runs after a successful sign-in (the cart merges the browser's anonymous cart). */
+  onSignIn?: (c: Context, userId: string) => Promise<void>;
+  /** Runs on sign-out (the browser forgets the account's cart). */
+  onSignOut?: (c: Context) => void;
 }
 
 /** `__Secure-` makes browsers insist on Secure; the path keeps it off every other request. */
@@ -131,6 +135,7 @@ export async function logIn(
   });
   setRefreshCookie(c, refresh.token, auth.refreshTtlSeconds);
   setAccountNameCookie(c, user.name || user.email.split("@")[0], auth.refreshTtlSeconds);
+  await deps.onSignIn?.(c, user.id);
   return await session(auth, user);
 }
 
@@ -172,6 +177,7 @@ export async function logOut(deps: AuthDeps, c: Context): Promise<void> {
   }
   clearRefreshCookie(c);
   deleteCookie(c, ACCOUNT_NAME_COOKIE, { path: "/" });
+  deps.onSignOut?.(c);
 }
 
 async function session(

@@ -11,25 +11,26 @@ import type { Department } from "../ui/navigation.ts";
 import { Layout } from "../ui/pages.tsx";
 import { renderPage } from "../ui/render.tsx";
 import { describeClientError } from "../errors.ts";
+import { safeNextPath } from "./page_shopper.ts";
 
 type Mode = "login" | "register";
 
-const COPY: Record<Mode, { title: string; button: string; other: VNode }> = {
+const COPY: Record<Mode, { title: string; button: string; other: (query: string) => VNode }> = {
   login: {
     title: "Sign in",
     button: "Sign in",
-    other: (
+    other: (query) => (
       <p>
-        New here? <a href="/account/register">Create an account</a>
+        New here? <a href={`/account/register${query}`}>Create an account</a>
       </p>
     ),
   },
   register: {
     title: "Create an account",
     button: "Create account",
-    other: (
+    other: (query) => (
       <p>
-        Already have an account? <a href="/account/login">Sign in</a>
+        Already have an account? <a href={`/account/login${query}`}>Sign in</a>
       </p>
     ),
   },
@@ -46,9 +47,13 @@ export function AccountFormPage(
     field?: Field;
     notice?: string;
     departments?: Department[];
+    /** Where to go after signing in (a path on this shop). */
+    next?: string;
   },
 ): VNode {
   const copy = COPY[props.mode];
+  const next = props.next && props.next !== "/" ? props.next : undefined;
+  const query = next ? `?next=${encodeURIComponent(next)}` : "";
   const fieldError = (field: Field) =>
     props.message && props.field === field
       ? <p class="field-error" id={`${field}-error`}>{props.message}</p>
@@ -66,6 +71,7 @@ export function AccountFormPage(
         {props.message && props.field && <p class="visually-hidden" role="alert">{props.message}
         </p>}
         <form method="post" action={`/account/${props.mode}`}>
+          {next && <input type="hidden" name="next" value={next} />}
           <div class="field">
             <label for="email">Email</label>
             <p class="hint" id="email-hint">
@@ -104,7 +110,7 @@ export function AccountFormPage(
           </div>
           <button type="submit" class="button button-primary">{copy.button}</button>
         </form>
-        {copy.other}
+        {copy.other(query)}
       </section>
     </Layout>
   );
@@ -121,17 +127,30 @@ export function accountPages(
 
   app.get("/account/login", async (c) => {
     const notice = c.req.query("registered") ? "Thanks! You can sign in now." : undefined;
-    return renderPage(c, AccountFormPage({ mode: "login", notice, departments: await menu() }));
+    const next = safeNextPath(c.req.query("next"));
+    return renderPage(
+      c,
+      AccountFormPage({ mode: "login", notice, next, departments: await menu() }),
+    );
   });
   app.get(
     "/account/register",
-    async (c) => renderPage(c, AccountFormPage({ mode: "register", departments: await menu() })),
+    async (c) =>
+      renderPage(
+        c,
+        AccountFormPage({
+          mode: "register",
+          next: safeNextPath(c.req.query("next")),
+          departments: await menu(),
+        }),
+      ),
   );
 
   for (const mode of ["login", "register"] as const) {
     app.post(`/account/${mode}`, async (c) => {
       const form = await c.req.parseBody();
       const email = typeof form.email === "string" ? form.email : "";
+      const next = safeNextPath(form.next);
       const parsed = credentialsSchema.safeParse({ email, password: form.password });
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
@@ -139,17 +158,18 @@ export function accountPages(
         const message = `${field === "email" ? "Email" : "Password"} ${issue.message}.`;
         return renderPage(
           c,
-          AccountFormPage({ mode, email, message, field, departments: await menu() }),
+          AccountFormPage({ mode, email, message, field, next, departments: await menu() }),
           400,
         );
       }
       try {
         if (mode === "login") {
           await logIn(deps, c, parsed.data);
-          return c.redirect("/", 303);
+          return c.redirect(next, 303);
         }
         await registerAccount(deps, c, parsed.data);
-        return c.redirect("/account/login?registered=1", 303);
+        const query = next === "/" ? "" : `&next=${encodeURIComponent(next)}`;
+        return c.redirect(`/account/login?registered=1${query}`, 303);
       } catch (error) {
         // Client errors are shown inline on the form, with the wording and headers every other
         // answer for them has; anything else goes to the app's error handler.
@@ -158,7 +178,13 @@ export function accountPages(
         for (const [name, value] of Object.entries(failure.headers)) c.header(name, value);
         return renderPage(
           c,
-          AccountFormPage({ mode, email, message: failure.message, departments: await menu() }),
+          AccountFormPage({
+            mode,
+            email,
+            message: failure.message,
+            next,
+            departments: await menu(),
+          }),
           failure.status,
         );
       }

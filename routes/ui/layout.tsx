@@ -1,6 +1,7 @@
 /** The one page layout: head, skip link, header (menu, search, account, cart), footer. */
 import type { ComponentChildren, VNode } from "preact";
 import AccountMenu from "../../islands/AccountMenu.tsx";
+import CartDrawer from "../../islands/CartDrawer.tsx";
 import CartLink from "../../islands/CartLink.tsx";
 import { MenuIcon, SearchIcon } from "../../islands/icons.tsx";
 import { assets } from "./assets.ts";
@@ -8,7 +9,7 @@ import { Island } from "./island.tsx";
 import type { Department } from "./navigation.ts";
 
 export const SHOP_NAME = "Edge Shop";
-export const SHIPPING_NOTE = "Free shipping over $75 · Free 30-day returns";
+export const SHIPPING_NOTE = "Ships within 2 days · Free 30-day returns";
 
 export interface LayoutProps {
   title: string;
@@ -57,6 +58,9 @@ export function Layout(props: LayoutProps): VNode {
         </header>
         <main id="main" class="page-width" tabindex={-1}>{props.children}</main>
         <Footer departments={departments} />
+        <Island name="CartDrawer">
+          <CartDrawer />
+        </Island>
       </body>
     </html>
   );
@@ -166,9 +170,9 @@ function Footer(props: { departments: readonly Department[] }): VNode {
         <div>
           <h2>Customer care</h2>
           <ul>
-            <li>Free shipping on orders over $75</li>
-            <li>Free returns within 30 days</li>
             <li>Orders ship within 2 business days</li>
+            <li>Standard, express or store pickup</li>
+            <li>Free returns within 30 days</li>
           </ul>
         </div>
         <div>
@@ -179,6 +183,9 @@ function Footer(props: { departments: readonly Department[] }): VNode {
             </li>
             <li>
               <a href="/account/register">Create an account</a>
+            </li>
+            <li>
+              <a href="/account/orders">Your orders</a>
             </li>
           </ul>
         </div>

@@ -3,7 +3,7 @@
  * and ratios printed come from the same run on the same machine state.
  *
  *   deno task bench [--only cached,login,parallel,regions,rss,ttfb,connections,generator,
- *                   degradation,rss10k] [--json .tmp/bench/bench.json]
+ *                   degradation,rss10k,checkout] [--json .tmp/bench/bench.json]
  *
  * - cached: cached product page vs bare `Deno.serve` hello world under wrk (cached_page_bench.ts)
  * - login:  one argon2id hash, native addon vs WebAssembly in a worker; then catalog p99,
@@ -22,6 +22,8 @@
  *           (generator_bench.ts)
  * - degradation: one overload with load shedding off and on (degradation_bench.ts)
  * - rss10k: peak shop RSS and kernel counters during the `10k` preset (rss_bench.ts; ~5 min)
+ * - checkout: checkout throughput at saturation and checkout latency, on the embedded database
+ *           and on a sqld primary (checkout_bench.ts)
  *
  * Each benchmark starts and stops its own servers; they never overlap. The replication benchmark
  * needs sqld and stays separate (replication_bench.ts).
@@ -34,6 +36,7 @@ import {
   formatLoginStorm,
 } from "./login_storm_bench.ts";
 import { benchParallel, formatParallel } from "./parallel_bench.ts";
+import { benchCheckout, formatCheckout } from "./checkout_bench.ts";
 import { benchShopRss, formatShopRss } from "./rss_bench.ts";
 import { benchTtfb, formatTtfb } from "./ttfb_bench.ts";
 import { benchRegions, formatRegions } from "./regions_bench.ts";
@@ -123,6 +126,13 @@ const BENCHMARKS: Record<string, Benchmark> = {
     async run() {
       const result = await benchShopRss({ preset: "10k" });
       return { text: formatShopRss(result), result };
+    },
+  },
+  checkout: {
+    title: "checkout throughput at saturation and latency, embedded database and sqld primary",
+    async run() {
+      const rows = await benchCheckout();
+      return { text: formatCheckout(rows), result: rows };
     },
   },
 };

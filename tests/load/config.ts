@@ -1,6 +1,6 @@
 /** Load-run options: presets, the `--stages` grammar, thresholds, and CLI flag parsing. */
 
-export type ScenarioName = "home" | "shop" | "path";
+export type ScenarioName = "home" | "shop" | "path" | "buy";
 
 /** One k6 `ramping-vus` stage: ramp linearly to `target` VUs over `durationMs`. */
 export interface Stage {
@@ -28,6 +28,8 @@ export interface LoadOptions {
   /** What the `path` scenario requests, e.g. "/p/blue-mug". */
   path: string;
   loginShare: number;
+  /** Share of VUs that add to cart and check out (buy scenario). */
+  buyShare: number;
   loginEmail: string;
   loginPassword: string;
   /** 0 runs the VUs inside the calling process (tests); otherwise subprocesses. */
@@ -48,6 +50,7 @@ interface Preset {
   think: string;
   scenario: ScenarioName;
   loginShare: number;
+  buyShare?: number;
   thresholds: string[];
   description: string;
 }
@@ -77,6 +80,24 @@ export const PRESETS: Record<string, Preset> = {
     think: "1-4",
     scenario: "shop",
     loginShare: 0.1,
+    thresholds: PUBLISHED_THRESHOLDS,
+  },
+  "buy-1000": {
+    description: "shop-1000's stages and browsing, and 20% of shoppers add to cart and check out",
+    stages: "30s:100,1m:1000,30s:0",
+    think: "1-4",
+    scenario: "buy",
+    loginShare: 0.1,
+    buyShare: 0.2,
+    thresholds: [...PUBLISHED_THRESHOLDS, "checkout:p95<500"],
+  },
+  "buy-smoke": {
+    description: "a few seconds with 6 VUs, half of them buying (tests)",
+    stages: "1s:6,3s:6",
+    think: "0.1-0.3",
+    scenario: "buy",
+    loginShare: 0,
+    buyShare: 0.5,
     thresholds: PUBLISHED_THRESHOLDS,
   },
   smoke: {
@@ -189,9 +210,10 @@ export const USAGE = `Usage: deno task load [flags]
   --preset NAME           ${Object.keys(PRESETS).join(" | ")} (default smoke)
   --stages LIST           e.g. "30s:100,1m:1000,30s:0" (overrides the preset)
   --think MIN-MAX         think time in seconds between iterations, e.g. 1-4
-  --scenario NAME         home | shop | path (one GET of --path per iteration)
+  --scenario NAME         home | shop | buy | path (one GET of --path per iteration)
   --path PATH             the page the path scenario requests (default /)
   --login-share F         share of VUs that log in each iteration (shop), e.g. 0.1
+  --buy-share F           share of VUs that add to cart and check out as guests (buy), e.g. 0.2
   --login-email E         --login-password P   credentials for the login step
   --workers N             generator processes (default: 1 per 2,500 VUs, max cores)
   --threshold EXPR        repeatable; replaces the preset's: "p95<500" "failed<0.01"
@@ -226,6 +248,7 @@ export function parseArgs(args: string[]): LoadOptions {
     "scenario",
     "path",
     "login-share",
+    "buy-share",
     "login-email",
     "login-password",
     "workers",
@@ -250,14 +273,18 @@ export function parseArgs(args: string[]): LoadOptions {
     );
   }
   const scenario = one("scenario") ?? preset.scenario;
-  if (scenario !== "home" && scenario !== "shop" && scenario !== "path") {
-    throw new RangeError(`Unknown scenario "${scenario}": choose home, shop or path`);
+  if (scenario !== "home" && scenario !== "shop" && scenario !== "path" && scenario !== "buy") {
+    throw new RangeError(`Unknown scenario "${scenario}": choose home, shop, buy or path`);
   }
   const path = one("path") ?? "/";
   if (!path.startsWith("/")) throw new RangeError(`Invalid path "${path}": it must start with /`);
   const loginShare = Number(one("login-share") ?? preset.loginShare);
   if (!(loginShare >= 0 && loginShare <= 1)) {
     throw new RangeError(`Invalid login share "${one("login-share")}": expected 0..1`);
+  }
+  const buyShare = Number(one("buy-share") ?? preset.buyShare ?? 0);
+  if (!(buyShare >= 0 && buyShare <= 1)) {
+    throw new RangeError(`Invalid buy share "${one("buy-share")}": expected 0..1`);
   }
   const stages = parseStages(one("stages") ?? preset.stages);
   const workersText = one("workers");
@@ -280,6 +307,7 @@ export function parseArgs(args: string[]): LoadOptions {
     scenario,
     path,
     loginShare,
+    buyShare,
     loginEmail: one("login-email") ?? "loadtest@example.com",
     loginPassword: one("login-password") ?? "loadtest-password",
     workers,

@@ -85,9 +85,11 @@ function inline(plan: WorkerPlan, onMessage: (m: WorkerMessage) => void): Worker
 export async function runLoad(options: LoadOptions, hooks: RunHooks = {}): Promise<LoadResult> {
   const cpuBefore = process.cpuUsage();
   // The home scenario needs no setup, exactly like the published script.
-  const discovery = options.scenario !== "shop"
-    ? { categories: [], products: [], words: [], notes: [] }
-    : await discover(options.url, options.requestTimeoutMs);
+  const discovery = options.scenario === "home" || options.scenario === "path"
+    ? { categories: [], products: [], words: [], variants: [], notes: [] }
+    : await discover(options.url, options.requestTimeoutMs, {
+      variants: options.scenario === "buy",
+    });
   const aggregate = new Aggregate(options);
   for (const note of discovery.notes) aggregate.note(note);
 

@@ -4,7 +4,9 @@
  * to its last body byte (k6's http_req_duration) and records status and failures. Each VU
  * keeps its own keep-alive connection (http_client.ts), as k6 VUs do.
  *
- * Adding a cart or checkout step means writing one `Step` and listing it in SCENARIOS.
+ * The buy scenario browses like shop, then the `--buy-share` of VUs add a variant to their
+ * cart and check out as guests (the load account is shared by every VU, so buying with it would
+ * make them all fight over one cart).
  */
 
 import type { ScenarioName } from "./config.ts";
@@ -21,6 +23,8 @@ export interface Discovery {
   categories: string[];
   products: string[];
   words: string[];
+  /** Variant ids with stock, for the cart step (buy scenario only). */
+  variants: number[];
   notes: string[];
 }
 
@@ -46,6 +50,8 @@ export interface VuState {
   iteration: number;
   /** Whether this VU belongs to the `--login-share` of VUs that log in. */
   logsIn: boolean;
+  /** Whether this VU belongs to the `--buy-share` of VUs that add to cart and check out. */
+  buys: boolean;
   /** Cookie jar, emptied before each iteration like k6's per-iteration jar. */
   cookies: Map<string, string>;
 }
@@ -53,6 +59,7 @@ export interface VuState {
 export interface RequestOptions {
   method?: string;
   json?: unknown;
+  headers?: Record<string, string>;
   /** Statuses that do not count as failures (e.g. 404 from a not-yet-built endpoint). */
   tolerate?: number[];
   /** Keep the body text (setup, login); otherwise it is read and discarded. */
@@ -107,7 +114,7 @@ export const homeStep: Step = {
 export const loginStep: Step = {
   name: "login",
   async run(ctx) {
-    if (!ctx.vu.logsIn || ctx.flags.get("login-disabled")) return;
+    if (!ctx.vu.logsIn || ctx.vu.buys || ctx.flags.get("login-disabled")) return;
     const res = await ctx.request("/api/auth/login", {
       method: "POST",
       json: ctx.credentials,
@@ -154,10 +161,54 @@ export const pathStep: Step = {
   },
 };
 
+export const addToCartStep: Step = {
+  name: "add_to_cart",
+  async run(ctx) {
+    if (!ctx.vu.buys || skipWhenEmpty(ctx, ctx.data.variants.map(String), "variant")) return;
+    // 409: sold out since setup; 422: the cart is full. Both are right answers, not failures.
+    await ctx.request("/api/cart/items", {
+      method: "POST",
+      json: { variantId: pick(ctx, ctx.data.variants), quantity: 1 },
+      tolerate: [409, 422],
+    });
+  },
+};
+
+/** A guest checkout; the body is the same for every VU, the key is per iteration. */
+const CHECKOUT_BODY = {
+  email: "load@example.com",
+  shippingAddress: {
+    name: "Load Shopper",
+    line1: "1 Load Street",
+    city: "Springfield",
+    postalCode: "12345",
+    country: "US",
+  },
+  shippingOption: "standard",
+};
+
+export const checkoutStep: Step = {
+  name: "checkout",
+  async run(ctx) {
+    if (!ctx.vu.buys || !ctx.vu.cookies.has("cart")) return;
+    // 409: the last units went to another shopper meanwhile, a correct answer under load.
+    const res = await ctx.request("/api/checkout", {
+      method: "POST",
+      json: CHECKOUT_BODY,
+      headers: {
+        "idempotency-key": `load-${ctx.vu.id}-${ctx.vu.iteration}-${crypto.randomUUID()}`,
+      },
+      tolerate: [409],
+    });
+    if (res.status === 409) ctx.sink.note("Some checkouts answered 409 out_of_stock (tolerated)");
+  },
+};
+
 export const SCENARIOS: Record<ScenarioName, Step[]> = {
   home: [homeStep],
   shop: [homeStep, loginStep, categoryStep, productStep, searchStep],
   path: [pathStep],
+  buy: [homeStep, loginStep, categoryStep, productStep, searchStep, addToCartStep, checkoutStep],
 };
 
 /** Maps a fetch error (setup) to a short, groupable reason. */
@@ -271,10 +322,15 @@ export function createRequest(
 const FALLBACK_WORDS = ["shirt", "mug", "blue", "gift", "coffee", "bag", "lamp", "book"];
 
 /**
- * Setup (like k6 `setup()`): lists categories and products so VUs can visit real pages.
- * Setup requests are not part of the measured run.
+ * Setup (like k6 `setup()`): lists categories and products so VUs can visit real pages, and
+ * for the buy scenario the variants in stock of the first products. Setup requests are not
+ * part of the measured run.
  */
-export async function discover(baseUrl: string, timeoutMs: number): Promise<Discovery> {
+export async function discover(
+  baseUrl: string,
+  timeoutMs: number,
+  options: { variants?: boolean } = {},
+): Promise<Discovery> {
   const notes: string[] = [];
   async function items(path: string): Promise<Array<Record<string, unknown>>> {
     try {
@@ -309,6 +365,38 @@ export async function discover(baseUrl: string, timeoutMs: number): Promise<Disc
     categories: slugs(categories),
     products: productSlugs,
     words: words.size > 0 ? [...words].slice(0, 200) : FALLBACK_WORDS,
+    variants: options.variants
+      ? await variantsInStock(baseUrl, productSlugs, timeoutMs, notes)
+      : [],
     notes,
   };
+}
+
+/** Variant ids with stock among the first 30 products (one detail request each). */
+async function variantsInStock(
+  baseUrl: string,
+  slugs: string[],
+  timeoutMs: number,
+  notes: string[],
+): Promise<number[]> {
+  const found: number[] = [];
+  for (const slug of slugs.slice(0, 30)) {
+    try {
+      const res = await fetch(`${baseUrl}/api/products/${encodeURIComponent(slug)}`, {
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      if (!res.ok) {
+        await res.body?.cancel();
+        continue;
+      }
+      const product = await res.json() as { variants?: { id: number; available: number }[] };
+      for (const variant of product.variants ?? []) {
+        if (variant.available > 0) found.push(variant.id);
+      }
+    } catch (error) {
+      notes.push(`Setup: GET /api/products/${slug} failed (${classifyError(error)})`);
+    }
+  }
+  if (found.length === 0) notes.push("Setup: no variant in stock found for the cart step");
+  return found;
 }

@@ -42,9 +42,9 @@ export function shareOf(target: number, worker: number, workers: number): number
   return Math.floor(target / workers) + (worker < target % workers ? 1 : 0);
 }
 
-/** Spreads `--login-share` evenly over VU ids (a low-discrepancy sequence, not a coin flip). */
-function logsIn(id: number, share: number): boolean {
-  return (id * GOLDEN) % 1 < share;
+/** Spreads a share evenly over VU ids (a low-discrepancy sequence, not a coin flip). */
+function inShare(id: number, share: number, offset = 0): boolean {
+  return (id * GOLDEN + offset) % 1 < share;
 }
 
 function delay(ms: number): Promise<void> {
@@ -72,7 +72,14 @@ export async function runWorker(
     const id = worker + spawned++ * workers;
     let wake = () => {};
     const vu: Vu = {
-      state: { id, iteration: 0, logsIn: logsIn(id, load.loginShare), cookies: new Map() },
+      state: {
+        id,
+        iteration: 0,
+        logsIn: inShare(id, load.loginShare),
+        // Offset so that buyers and the VUs that log in are not the same ones.
+        buys: inShare(id, load.buyShare, 0.5),
+        cookies: new Map(),
+      },
       stopping: false,
       wake: () => wake(),
       abort: new AbortController(),

@@ -164,3 +164,37 @@ Deno.test("[config] capacity limits have bounded defaults and refuse nonsense", 
     /HEADER_TIMEOUT_MS must be an integer from 100/,
   );
 });
+
+Deno.test("[config] the buying path's settings have defaults and refuse bad values", async (t) => {
+  const config = loadConfig({});
+  assert.deepEqual(config.cart, { maxLines: 50, maxQuantity: 99, cookieMaxAgeSeconds: 30 * 86400 });
+  assert.deepEqual(config.checkout.shippingOptions.map((o) => o.id), [
+    "standard",
+    "express",
+    "pickup",
+  ]);
+  assert.equal(config.outbox.workerEnabled, true);
+  assert.equal(config.payments.webhookSecret, undefined);
+  const custom = loadConfig({
+    SHIPPING_OPTIONS: '[{"id":"post","label":"Post","priceMinor":300}]',
+  });
+  assert.deepEqual(custom.checkout.shippingOptions, [{
+    id: "post",
+    label: "Post",
+    priceMinor: 300,
+  }]);
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ SHOP_SECRET: "short" }, /^SHOP_SECRET must be at least 32 characters/],
+    [{ PAYMENT_WEBHOOK_SECRET: "short" }, /^PAYMENT_WEBHOOK_SECRET must be at least 16/],
+    [{ CART_MAX_QUANTITY: "0" }, /^CART_MAX_QUANTITY must be an integer from 1 to 999/],
+    [{ SHIPPING_OPTIONS: "standard" }, /^SHIPPING_OPTIONS must be a JSON array/],
+    [{ SHIPPING_OPTIONS: '[{"id":"x","label":"X","priceMinor":-1}]' }, /^SHIPPING_OPTIONS/],
+    [{ OUTBOX_WORKER: "sometimes" }, /^OUTBOX_WORKER must be true or false/],
+    [{ PUBLIC_URL: "shop" }, /^PUBLIC_URL must be an http\(s\) URL/],
+  ];
+  for (const [env, message] of cases) {
+    await t.step(Object.keys(env).join(","), () => {
+      assert.throws(() => loadConfig(env), (error: Error) => message.test(error.message));
+    });
+  }
+});

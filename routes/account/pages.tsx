@@ -10,6 +10,7 @@ import {
 import { Layout } from "../ui/pages.tsx";
 import { renderPage } from "../ui/render.tsx";
 import { describeClientError } from "../errors.ts";
+import { parseFormBody, UNREADABLE_FORM_MESSAGE } from "../validation.ts";
 
 type Mode = "login" | "register";
 
@@ -81,8 +82,13 @@ export function accountPages(deps: AuthDeps): Hono {
 
   for (const mode of ["login", "register"] as const) {
     app.post(`/account/${mode}`, async (c) => {
-      const form = await c.req.parseBody();
-      const email = typeof form.email === "string" ? form.email : "";
+      let form: Record<string, string>;
+      try {
+        form = await parseFormBody(c);
+      } catch {
+        return renderPage(c, AccountFormPage({ mode, message: UNREADABLE_FORM_MESSAGE }), 400);
+      }
+      const email = form.email ?? "";
       const parsed = credentialsSchema.safeParse({ email, password: form.password });
       if (!parsed.success) {
         const issue = parsed.error.issues[0];

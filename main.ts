@@ -75,7 +75,10 @@ export function createApp(services: AppServices): Hono {
   );
   // Routes that read or write a shopper's own data: writes stamp the read-your-writes cookie
   // and reads honour it. The catalog is anonymous and cached, so it skips this layer.
-  const ownData = readYourWrites({ windowMs: config.database.readYourWritesWindowMs });
+  const ownData = readYourWrites({
+    windowMs: config.database.readYourWritesWindowMs,
+    proxy: config.http,
+  });
   for (const path of PERSONAL_ROUTES) app.use(path, ownData);
   // Cached catalog responses arrive precompressed from the edge cache; these are the others.
   const compressText = compress();

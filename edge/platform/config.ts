@@ -31,6 +31,10 @@ export interface Config {
     requestTimeoutMs: number;
     bodyLimitBytes: number;
     shutdownDeadlineMs: number;
+    /** A TLS-terminating proxy in front: believe its X-Forwarded-Proto and X-Forwarded-For. */
+    trustProxy: boolean;
+    /** Every request arrives over HTTPS whatever its URL says (Deno Deploy). */
+    httpsOnly: boolean;
   };
   auth: AuthConfig;
   cache: CacheConfig;
@@ -158,6 +162,8 @@ export function loadConfig(env: Env): Config {
       requestTimeoutMs: integer(env, "REQUEST_TIMEOUT_MS", 10_000, { min: 100, max: 120_000 }),
       bodyLimitBytes: integer(env, "BODY_LIMIT_BYTES", 64 * 1024, { min: 1024, max: 10 << 20 }),
       shutdownDeadlineMs: integer(env, "SHUTDOWN_DEADLINE_MS", 10_000, { min: 0, max: 120_000 }),
+      trustProxy: boolean(env, "TRUST_PROXY", false),
+      httpsOnly: onDeploy,
     },
     auth: authConfig(env),
     cache: {

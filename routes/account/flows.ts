@@ -2,9 +2,7 @@
  * The steps of register, login, refresh and logout, shared by the JSON API and the HTML forms.
  */
 import type { Context } from "hono";
-import { getConnInfo } from "hono/deno";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { csrf } from "hono/csrf";
 import { z } from "zod";
 import type { Database } from "../../db/client.ts";
 import {
@@ -28,10 +26,13 @@ import {
   sha256Hex,
 } from "../../edge/auth/auth.ts";
 import type { Role } from "../../edge/auth/tokens.ts";
+import { crossOriginProtection } from "../../edge/http/csrf.ts";
+import { clientAddress, type ProxySettings } from "../../edge/http/proxy.ts";
 
 export interface AuthDeps {
   auth: Auth;
   database: Database;
+  config: { http: ProxySettings };
 }
 
 /** `__Secure-` makes browsers insist on Secure; the path keeps it off every other request. */
@@ -54,18 +55,14 @@ export interface Session {
   user: { id: string; email: string; role: Role };
 }
 
-/** Origin check for cookie-authenticated posts (hono/csrf; JSON bodies need CORS anyway). */
-export function csrfProtection(auth: Auth) {
-  return csrf({ origin: auth.trustedOrigins });
+/** Origin check for cookie-authenticated posts (see edge/http/csrf.ts). */
+export function csrfProtection(deps: Pick<AuthDeps, "auth" | "config">) {
+  return crossOriginProtection({ ...deps.config.http, trustedOrigins: deps.auth.trustedOrigins });
 }
 
-/** The client's address for per-IP limits; "unknown" when there is no socket (tests). */
-export function clientIp(c: Context): string {
-  try {
-    return getConnInfo(c).remote.address ?? "unknown";
-  } catch {
-    return "unknown";
-  }
+/** The client's address for per-address limits. */
+function clientIp(deps: Pick<AuthDeps, "config">, c: Context): string {
+  return clientAddress(c, deps.config.http);
 }
 
 /**
@@ -79,7 +76,7 @@ export async function registerAccount(
 ): Promise<void> {
   const { auth, database } = deps;
   await auth.limiter.enforce([
-    ["registerIp", clientIp(c)],
+    ["registerIp", clientIp(deps, c)],
     ["registerAccount", await sha256Hex(credentials.email)],
   ]);
   const passwordHash = await auth.passwords.hash(credentials.password);
@@ -99,7 +96,7 @@ export async function logIn(
 ): Promise<Session> {
   const { auth, database } = deps;
   await auth.limiter.enforce([
-    ["loginIp", clientIp(c)],
+    ["loginIp", clientIp(deps, c)],
     ["loginAccount", await sha256Hex(credentials.email)],
   ]);
   // The writer: a replica may not have an account registered a moment ago.
@@ -127,7 +124,7 @@ export async function logIn(
 /** Rotates the cookie's refresh token; reuse or an unknown token clears the cookie and throws. */
 export async function refreshSession(deps: AuthDeps, c: Context): Promise<Session> {
   const { auth, database } = deps;
-  await auth.limiter.enforce([["refreshIp", clientIp(c)]]);
+  await auth.limiter.enforce([["refreshIp", clientIp(deps, c)]]);
   const presented = getCookie(c, REFRESH_COOKIE);
   if (!presented) throw new InvalidCredentialsError();
   const next = await newRefreshToken();
@@ -191,7 +188,7 @@ function clearRefreshCookie(c: Context) {
 
 /** Creates the configured admin, or resets its password and role (run at start-up). */
 export async function ensureAdminUser(
-  deps: AuthDeps,
+  deps: Pick<AuthDeps, "auth" | "database">,
   admin: { email: string; password: string },
 ): Promise<void> {
   const passwordHash = await deps.auth.passwords.hash(admin.password);

@@ -72,7 +72,7 @@ export function AccountFormPage(
 /** `/account/login` and `/account/register`: server-rendered forms that post to themselves. */
 export function accountPages(deps: AuthDeps): Hono {
   const app = new Hono();
-  app.use("/account/*", csrfProtection(deps.auth));
+  app.use("/account/*", csrfProtection(deps));
 
   app.get("/account/login", (c) => {
     const notice = c.req.query("registered") ? "Thanks! You can sign in now." : undefined;

@@ -94,6 +94,11 @@ export interface AuthConfig {
   signingKeys?: JsonWebKey[];
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  /**
+   * How long a just-rotated refresh token may still be presented (two tabs refreshing at once)
+   * and answered with the same successor instead of counting as reuse; 0 turns it off.
+   */
+  refreshGraceSeconds: number;
   /** Password hashes in flight at once; default cores − 1 (at least 1). */
   hashConcurrency?: number;
   /** Password hashes allowed to wait beyond those in flight before answering 503. */
@@ -216,6 +221,7 @@ function authConfig(env: Env): AuthConfig {
       min: 300,
       max: 365 * 86400,
     }),
+    refreshGraceSeconds: integer(env, "AUTH_REFRESH_GRACE_SECONDS", 15, { min: 0, max: 120 }),
     hashConcurrency: concurrency === undefined
       ? undefined
       : integer(env, "AUTH_HASH_CONCURRENCY", 1, { min: 1, max: 64 }),

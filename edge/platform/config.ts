@@ -81,7 +81,7 @@ export interface CacheConfig {
   kinds: Record<CacheKind, CacheWindows>;
 }
 
-/** A sliding-window limit: `limit` requests per `windowSeconds`. */
+/** A fixed-window limit: `limit` requests per `windowSeconds`. */
 export interface RateLimitRule {
   limit: number;
   windowSeconds: number;
@@ -109,8 +109,13 @@ export interface AuthConfig {
   denylistPollMs: number;
   /** Allowed Origin values for cookie-authenticated posts; default: the request's own origin. */
   trustedOrigins?: string[];
+  /** Fixed windows; the three login limits count failed attempts only. */
   rateLimits: {
+    /** Failed logins from one address, whatever the account (password spraying). */
     loginPerIp: RateLimitRule;
+    /** Failed logins of one account from one address: what slows a guesser at the door. */
+    loginPerAccountIp: RateLimitRule;
+    /** Failed logins of one account from every address together: a much higher ceiling. */
     loginPerAccount: RateLimitRule;
     registerPerIp: RateLimitRule;
     registerPerAccount: RateLimitRule;
@@ -231,7 +236,14 @@ function authConfig(env: Env): AuthConfig {
     trustedOrigins: text(env, "AUTH_TRUSTED_ORIGINS")?.split(",").map((o) => o.trim()),
     rateLimits: {
       loginPerIp: rateLimit(env, "RATE_LIMIT_LOGIN_IP", { limit: 10, windowSeconds: 60 }),
-      loginPerAccount: rateLimit(env, "RATE_LIMIT_LOGIN_ACCOUNT", { limit: 5, windowSeconds: 60 }),
+      loginPerAccountIp: rateLimit(env, "RATE_LIMIT_LOGIN_ACCOUNT_IP", {
+        limit: 5,
+        windowSeconds: 60,
+      }),
+      loginPerAccount: rateLimit(env, "RATE_LIMIT_LOGIN_ACCOUNT", {
+        limit: 100,
+        windowSeconds: 3600,
+      }),
       registerPerIp: rateLimit(env, "RATE_LIMIT_REGISTER_IP", { limit: 5, windowSeconds: 60 }),
       registerPerAccount: rateLimit(env, "RATE_LIMIT_REGISTER_ACCOUNT", {
         limit: 3,

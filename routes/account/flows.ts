@@ -88,28 +88,46 @@ export async function registerAccount(
   }
 }
 
-/** Checks credentials and starts a session (new refresh-token family, cookie set on `c`). */
+/**
+ * Checks credentials and starts a session (new refresh-token family, cookie set on `c`).
+ *
+ * Only failed attempts count, against three limits in turn: this address (whatever the account),
+ * this account from this address, and this account from everywhere (a much higher ceiling). A
+ * guesser is slowed at their own address without locking the owner out of theirs; the ceiling
+ * bounds a guess spread over many addresses. A hit is counted before the password is checked and
+ * given back when it was right (or the check could not run), so parallel guesses stay bounded.
+ */
 export async function logIn(
   deps: AuthDeps,
   c: Context,
   credentials: Credentials,
 ): Promise<Session> {
   const { auth, database } = deps;
-  await auth.limiter.enforce([
-    ["loginIp", clientIp(deps, c)],
-    ["loginAccount", await sha256Hex(credentials.email)],
+  const address = clientIp(deps, c);
+  const account = await sha256Hex(credentials.email);
+  const attempt = await auth.limiter.enforce([
+    ["loginIp", address],
+    ["loginAccountIp", `${account}/${address}`],
+    ["loginAccount", account],
   ]);
-  // The writer: a replica may not have an account registered a moment ago.
-  const user = await getUserByEmail(database.writer, credentials.email);
-  const result = await auth.passwords.verify(user?.passwordHash, credentials.password);
-  if (!user || !result.ok) throw new InvalidCredentialsError();
-  if (result.needsRehash) {
-    await updateUserPasswordHash(
-      database.writer,
-      user.id,
-      await auth.passwords.hash(credentials.password),
-    );
+  let user: Awaited<ReturnType<typeof getUserByEmail>>;
+  try {
+    // The writer: a replica may not have an account registered a moment ago.
+    user = await getUserByEmail(database.writer, credentials.email);
+    const result = await auth.passwords.verify(user?.passwordHash, credentials.password);
+    if (!user || !result.ok) throw new InvalidCredentialsError();
+    if (result.needsRehash) {
+      await updateUserPasswordHash(
+        database.writer,
+        user.id,
+        await auth.passwords.hash(credentials.password),
+      );
+    }
+  } catch (error) {
+    if (!(error instanceof InvalidCredentialsError)) await attempt.refund();
+    throw error;
   }
+  await attempt.refund();
   const refresh = await newRefreshToken();
   await createRefreshToken(database.writer, {
     userId: user.id,

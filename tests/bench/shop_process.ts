@@ -11,6 +11,7 @@ const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname);
  */
 export const RAISED_RATE_LIMITS: Readonly<Record<string, string>> = {
   RATE_LIMIT_LOGIN_IP: "100000/60",
+  RATE_LIMIT_LOGIN_ACCOUNT_IP: "100000/60",
   RATE_LIMIT_LOGIN_ACCOUNT: "100000/60",
   RATE_LIMIT_REGISTER_IP: "100000/60",
   RATE_LIMIT_REFRESH_IP: "100000/60",

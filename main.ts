@@ -9,7 +9,6 @@ import type { Redis } from "@upstash/redis";
 import { bodyLimit } from "hono/body-limit";
 import { every } from "hono/combine";
 import { compress } from "hono/compress";
-import { serveStatic } from "hono/deno";
 import { HTTPException } from "hono/http-exception";
 import { type Database, openDatabase } from "./db/client.ts";
 import { migrateDatabase } from "./db/migrate.ts";
@@ -20,6 +19,7 @@ import { readinessKvKey } from "./edge/keys.ts";
 import { createEdgeCache, type EdgeCache } from "./edge/cache/cache.ts";
 import { type Config, ConfigError, readConfigFromEnv } from "./edge/platform/config.ts";
 import { securityHeaders, withDeadline } from "./edge/http/middleware.ts";
+import { serveStaticFiles } from "./edge/http/static.ts";
 import { createLogger, errorFields, type Logger } from "./edge/platform/log.ts";
 import { readYourWrites } from "./edge/http/read_your_writes.ts";
 import { createReadinessProbe, type ReadinessReport } from "./edge/platform/readiness.ts";
@@ -90,7 +90,11 @@ export function createApp(services: AppServices): Hono {
       await next();
       if (c.res.ok) c.header("Cache-Control", "public, max-age=3600");
     },
-    serveStatic({ root: STATIC_ROOT, rewriteRequestPath: (path) => path.replace(/^\/static/, "") }),
+    serveStaticFiles({
+      root: STATIC_ROOT,
+      logger,
+      rewriteRequestPath: (path) => path.replace(/^\/static/, ""),
+    }),
   );
   app.route("/", healthRoutes(services));
   app.route("/api/auth", authApi(services));

@@ -7,8 +7,9 @@
  * logout refuses the token at once — and then the shared store: Redis when configured (a sorted
  * set scored by logout time), otherwise Deno KV (also the fallback when Redis fails). Every
  * `pollMs` each instance pulls entries added since its last poll, so other instances refuse the
- * token within one poll interval (1 s by default). A Redis round trip per request would cost more
- * than the 15-minute token lifetime risk it closes.
+ * token within one poll interval plus one round trip to the shared store (250 ms by default: one
+ * small KV range read and one Redis ZRANGE per instance, four times a second). A Redis round trip
+ * per request would cost more than the 15-minute token lifetime risk it closes.
  *
  * The Map is bounded by time, not count: entries go when their token expires (≤ the access-token
  * lifetime), so its size is at most "logouts per token lifetime".

@@ -232,7 +232,7 @@ function authConfig(env: Env): AuthConfig {
       : integer(env, "AUTH_HASH_CONCURRENCY", 1, { min: 1, max: 64 }),
     hashQueue: integer(env, "AUTH_HASH_QUEUE", 64, { min: 0, max: 10_000 }),
     hashMaxWaitMs: integer(env, "AUTH_HASH_MAX_WAIT_MS", 5000, { min: 0, max: 60_000 }),
-    denylistPollMs: integer(env, "AUTH_DENYLIST_POLL_MS", 1000, { min: 100, max: 60_000 }),
+    denylistPollMs: integer(env, "AUTH_DENYLIST_POLL_MS", 250, { min: 50, max: 60_000 }),
     trustedOrigins: text(env, "AUTH_TRUSTED_ORIGINS")?.split(",").map((o) => o.trim()),
     rateLimits: {
       loginPerIp: rateLimit(env, "RATE_LIMIT_LOGIN_IP", { limit: 10, windowSeconds: 60 }),

@@ -10,7 +10,7 @@ import { bodyLimit } from "hono/body-limit";
 import { every } from "hono/combine";
 import { compress } from "hono/compress";
 import { HTTPException } from "hono/http-exception";
-import { type Database, openDatabase } from "./db/client.ts";
+import { type Database, openDatabase, type ReadPath } from "./db/client.ts";
 import { migrateDatabase } from "./db/migrate.ts";
 import { isCatalogEmpty, seedCatalog } from "./db/seed.ts";
 import { type Auth, createAuth, type CreateAuthOptions } from "./edge/auth/auth.ts";
@@ -20,6 +20,7 @@ import { createEdgeCache, type EdgeCache } from "./edge/cache/cache.ts";
 import { type Config, ConfigError, readConfigFromEnv } from "./edge/platform/config.ts";
 import { securityHeaders, withDeadline } from "./edge/http/middleware.ts";
 import { serveStaticFiles } from "./edge/http/static.ts";
+import { ensurePrivateDir, ensurePrivateFile } from "./edge/platform/files.ts";
 import { createLogger, errorFields, type Logger } from "./edge/platform/log.ts";
 import { readYourWrites } from "./edge/http/read_your_writes.ts";
 import { createReadinessProbe, type ReadinessReport } from "./edge/platform/readiness.ts";
@@ -137,6 +138,7 @@ export async function openServices(
       healthy
         ? logger.info("database reachable again", { target })
         : logger.warn("database unreachable", { target, ...errorFields(error) }),
+    onReadPathChange: (path) => logReadPath(logger, path),
   });
   // Migrations and the seed go to the primary only; replicas receive them by replication.
   await migrateDatabase(database.writer);
@@ -154,7 +156,10 @@ export async function openServices(
     });
   }
   await database.sync();
-  if (config.kvPath) Deno.mkdirSync(dirname(config.kvPath), { recursive: true });
+  if (config.kvPath) {
+    ensurePrivateDir(dirname(config.kvPath));
+    ensurePrivateFile(config.kvPath);
+  }
   const kv = await Deno.openKv(config.kvPath);
   const redis = config.upstash
     ? createRedisClient(config.upstash, { timeoutMs: config.upstash.timeoutMs })
@@ -164,10 +169,7 @@ export async function openServices(
     await ensureAdminUser({ auth, database }, config.auth.admin);
     logger.info("admin user ensured", { email: config.auth.admin.email });
   }
-  const readiness = createReadinessProbe({
-    database: () => database.ping(),
-    kv: () => kv.get(readinessKvKey),
-  }, { cacheMs: 5000, timeoutMs: 1000 });
+  const readiness = readinessOf({ database, kv, redis }, config.http.readinessCacheMs);
   const cache = await createEdgeCache({
     config: config.cache,
     logger,
@@ -176,6 +178,37 @@ export async function openServices(
     primaryReadsAfterWriteMs: config.database.readYourWritesWindowMs,
   });
   return { config, logger, database, kv, redis, auth, cache, readiness };
+}
+
+/** One line per change of read path, so an outage shows in the log once, not per request. */
+function logReadPath(logger: Logger, path: ReadPath): void {
+  if (path === "normal") logger.info("database reads back to normal");
+  else if (path === "replica-only") {
+    logger.warn("database reads continue from the replica alone while the primary is down");
+  } else logger.error("no database copy answers reads; cached pages stand in where there are some");
+}
+
+/**
+ * `/readyz`: ready while catalog reads can be served (from the replica or the primary); a dead
+ * primary, KV or Redis makes it `degraded`, not unready, because every instance shares them and
+ * taking them all out of the load balancer would turn "no writes" into "no shop".
+ */
+function readinessOf(
+  deps: { database: Database; kv: Deno.Kv; redis?: Redis },
+  cacheMs: number,
+): () => Promise<ReadinessReport> {
+  const { database, kv, redis } = deps;
+  const checks: Record<string, () => Promise<unknown>> = {
+    primary: () => database.ping("primary"),
+  };
+  if (database.topology !== "embedded") checks.replica = () => database.ping("replica");
+  checks.kv = () => kv.get(readinessKvKey);
+  if (redis) checks.redis = () => redis.ping();
+  return createReadinessProbe(checks, {
+    cacheMs,
+    timeoutMs: 1000,
+    serves: (results) => results.primary.ok || results.replica?.ok === true,
+  });
 }
 
 /** Closes every client held by `services`. */

@@ -7,17 +7,20 @@
  * - embedded replica: `readUrl` is a local `file:` that syncs from the primary every
  *   `syncIntervalSeconds` (@libsql/client `syncUrl`).
  *
- * A reader that fails or overruns its budget falls back to the primary (and is skipped for a
- * short cool-down); a primary that is down makes writes fail fast with
- * `DatabaseUnavailableError`, which routes answer with 503 + Retry-After.
+ * Reads never depend on the primary being alive. A replica read that fails or overruns its short
+ * budget falls back to the primary (and the replica is skipped for a short cool-down) only while
+ * the primary answers; with the primary down, the replica gets the full database budget instead,
+ * since it is the only copy left. Only when no copy answers does a read fail, with
+ * `DatabaseUnavailableError` (503 + Retry-After), which the edge cache answers with stale content
+ * where it has some. A primary that is down makes writes fail fast with the same error.
  */
 import { type Client, createClient, LibsqlError } from "@libsql/client";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
-import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import * as schema from "./schema.ts";
 import { type Breaker, createBreaker } from "../edge/platform/breaker.ts";
 import type { DatabaseConfig } from "../edge/platform/config.ts";
+import { ensurePrivateDir, ensurePrivateFile } from "../edge/platform/files.ts";
 import { UnavailableError } from "../edge/platform/errors.ts";
 
 export type Db = LibSQLDatabase<typeof schema>;
@@ -28,14 +31,22 @@ export type DatabaseSettings = DatabaseConfig;
 /** The primary (or a replica with no way to the primary) cannot be reached right now. */
 export class DatabaseUnavailableError extends UnavailableError {
   override name = "DatabaseUnavailableError";
-  constructor(retryAfterSeconds: number, options?: ErrorOptions) {
+  constructor(
+    retryAfterSeconds: number,
+    options: ErrorOptions & { reads?: boolean } = {},
+  ) {
     super(
-      "The shop cannot take changes right now; please retry shortly",
+      options.reads
+        ? "The shop cannot show this right now; please retry shortly"
+        : "The shop cannot take changes right now; please retry shortly",
       retryAfterSeconds,
       options,
     );
   }
 }
+
+/** Which copies answer reads right now (reported on changes, for one log line per outage). */
+export type ReadPath = "normal" | "replica-only" | "none";
 
 export interface Database {
   /** Talks to the primary; every write goes here. */
@@ -51,8 +62,8 @@ export interface Database {
   topology: "embedded" | "sqld-replica" | "embedded-replica";
   /** Pulls the primary's latest frames into an embedded replica; a no-op otherwise. */
   sync(): Promise<void>;
-  /** Checks that the reader answers; used by readiness. */
-  ping(): Promise<void>;
+  /** Checks that one copy answers by itself (no fallback); used by readiness. */
+  ping(target: "primary" | "replica"): Promise<void>;
   close(): void;
 }
 
@@ -63,6 +74,8 @@ export interface OpenDatabaseOptions {
   onHealthChange?: (
     event: { target: "primary" | "replica"; healthy: boolean; error?: unknown },
   ) => void;
+  /** Called when reads start or stop depending on the replica alone, or on no copy at all. */
+  onReadPathChange?: (path: ReadPath) => void;
   now?: () => number;
 }
 
@@ -78,53 +91,82 @@ export function openDatabase(
   const primaryClient = openRemoteOrFile(settings.url, settings, settings.timeoutMs);
   const primaryBreaker = breakerFor("primary", options, now);
   const guardedPrimary = guardPrimary(primaryClient, primaryBreaker);
+  const replica = openReplica(settings);
+  const reads = replica
+    ? replicaFirstReads({
+      replica,
+      primary: guardedPrimary,
+      primaryBreaker,
+      replicaBreaker: breakerFor("replica", options, now),
+      onReadPathChange: options.onReadPathChange,
+    })
+    : undefined;
 
-  let topology: Database["topology"] = "embedded";
-  let replicaClient: Client | undefined;
+  const logger = options.onQuery
+    ? { logQuery: (query: string) => options.onQuery!(query) }
+    : undefined;
+  const writer = drizzle(guardedPrimary, { schema, logger });
+  const reader = reads ? drizzle(reads.replicaFirst, { schema, logger }) : writer;
+  const primaryFirstReader = reads ? drizzle(reads.primaryFirst, { schema, logger }) : writer;
+
+  return {
+    writer,
+    reader,
+    readerFor: ({ recentWrite }) => recentWrite ? primaryFirstReader : reader,
+    topology: replica?.topology ?? "embedded",
+    async sync() {
+      if (replica?.topology === "embedded-replica") await replica.patient.sync();
+    },
+    async ping(target) {
+      const client = target === "replica" ? replica?.patient : guardedPrimary;
+      await client?.execute("SELECT 1");
+    },
+    close() {
+      replica?.close();
+      primaryClient.close();
+    },
+  };
+}
+
+interface Replica {
+  topology: "sqld-replica" | "embedded-replica";
+  /** Reads within the replica budget (then the primary is tried). */
+  fast: Client;
+  /** Reads within the full database budget, for when no other copy can answer. */
+  patient: Client;
+  close(): void;
+}
+
+function openReplica(settings: DatabaseSettings): Replica | undefined {
   if (settings.readUrl?.startsWith("file:")) {
-    topology = "embedded-replica";
-    ensureParentDir(settings.readUrl);
-    replicaClient = createClient({
+    // libsql must create an embedded replica's files itself (an empty file has no WAL index to
+    // sync into); the 0700 directory keeps them from other users.
+    preparePrivateFile(settings.readUrl, { createFile: false });
+    const local = createClient({
       url: settings.readUrl,
       syncUrl: settings.url,
       syncInterval: settings.syncIntervalSeconds,
       authToken: settings.authToken,
       intMode: "number",
     });
-  } else if (settings.readUrl) {
-    topology = "sqld-replica";
-    replicaClient = openRemoteOrFile(
-      settings.readUrl,
-      settings,
-      settings.replicaTimeoutMs ?? Math.min(500, settings.timeoutMs),
-    );
+    return {
+      topology: "embedded-replica",
+      fast: local,
+      patient: local,
+      close: () => local.close(),
+    };
   }
-  const readerClient = replicaClient
-    ? withFallback(replicaClient, guardedPrimary, breakerFor("replica", options, now))
-    : guardedPrimary;
-
-  const logger = options.onQuery
-    ? { logQuery: (query: string) => options.onQuery!(query) }
-    : undefined;
-  const writer = drizzle(guardedPrimary, { schema, logger });
-  const reader = readerClient === guardedPrimary
-    ? writer
-    : drizzle(readerClient, { schema, logger });
-
+  if (!settings.readUrl) return undefined;
+  const budget = settings.replicaTimeoutMs ?? Math.min(500, settings.timeoutMs);
+  const fast = openRemoteOrFile(settings.readUrl, settings, budget);
+  const patient = openRemoteOrFile(settings.readUrl, settings, settings.timeoutMs);
   return {
-    writer,
-    reader,
-    readerFor: ({ recentWrite }) => recentWrite ? writer : reader,
-    topology,
-    async sync() {
-      if (topology === "embedded-replica") await replicaClient!.sync();
-    },
-    async ping() {
-      await readerClient.execute("SELECT 1");
-    },
+    topology: "sqld-replica",
+    fast,
+    patient,
     close() {
-      replicaClient?.close();
-      primaryClient.close();
+      fast.close();
+      patient.close();
     },
   };
 }
@@ -167,21 +209,74 @@ function guardPrimary(client: Client, breaker: Breaker): Client {
   });
 }
 
-/** Reads from `replica`, falling back to `primary` when the replica fails or overruns. */
-function withFallback(replica: Client, primary: Client, breaker: Breaker): Client {
-  return intercept(replica, async (call) => {
-    if (!breaker.isOpen()) {
+/**
+ * The two ways to read with a replica: `replicaFirst` (the catalog) and `primaryFirst` (a
+ * shopper's own data right after their write). Both end on the replica, given its full budget,
+ * when the primary cannot answer, and report which copies are answering on each change.
+ */
+function replicaFirstReads(parts: {
+  replica: Replica;
+  primary: Client;
+  primaryBreaker: Breaker;
+  replicaBreaker: Breaker;
+  onReadPathChange?: (path: ReadPath) => void;
+}): { replicaFirst: Client; primaryFirst: Client } {
+  const { replica, primary, primaryBreaker, replicaBreaker } = parts;
+  let path: ReadPath = "normal";
+  function report(next: ReadPath) {
+    if (next !== path) parts.onReadPathChange?.(next);
+    path = next;
+  }
+
+  /** The replica as the last copy standing: the full budget, and a 503 if it fails too. */
+  async function lastResort(call: ClientCall, cause?: unknown): Promise<unknown> {
+    try {
+      const result = await call(replica.patient);
+      replicaBreaker.succeed();
+      report("replica-only");
+      return result;
+    } catch (error) {
+      if (!isConnectionFailure(error)) throw error;
+      replicaBreaker.fail(error);
+      report("none");
+      const retryAfter = primaryBreaker.isOpen() ? primaryBreaker.retryAfterSeconds() : 1;
+      throw new DatabaseUnavailableError(retryAfter, { reads: true, cause: cause ?? error });
+    }
+  }
+
+  /** The primary, or the replica when the primary turns out to be down. */
+  async function primaryOrLastResort(call: ClientCall): Promise<unknown> {
+    try {
+      const result = await call(primary);
+      if (primaryBreaker.healthy) report("normal");
+      return result;
+    } catch (error) {
+      if (!(error instanceof DatabaseUnavailableError)) throw error;
+      return await lastResort(call, error);
+    }
+  }
+
+  const replicaFirst = intercept(replica.fast, async (call) => {
+    // The primary is known to be down: do not wait on it, wait on the replica.
+    if (primaryBreaker.isOpen()) return await lastResort(call);
+    if (!replicaBreaker.isOpen()) {
       try {
-        const result = await call(replica);
-        breaker.succeed();
+        const result = await call(replica.fast);
+        replicaBreaker.succeed();
+        if (primaryBreaker.healthy) report("normal");
         return result;
       } catch (error) {
         if (!isConnectionFailure(error)) throw error;
-        breaker.fail(error);
+        replicaBreaker.fail(error);
       }
     }
-    return await call(primary);
+    return await primaryOrLastResort(call);
   });
+  const primaryFirst = intercept(primary, async (call) => {
+    if (primaryBreaker.isOpen()) return await lastResort(call);
+    return await primaryOrLastResort(call);
+  });
+  return { replicaFirst, primaryFirst };
 }
 
 type ClientCall = (client: Client) => Promise<unknown>;
@@ -210,7 +305,7 @@ function intercept(
 
 function openRemoteOrFile(url: string, settings: DatabaseSettings, timeoutMs: number): Client {
   if (url.startsWith("file:")) {
-    ensureParentDir(url);
+    preparePrivateFile(url);
     return createClient({ url, timeout: settings.timeoutMs, intMode: "number" });
   }
   return createClient({
@@ -230,7 +325,10 @@ function fetchWithTimeout(timeoutMs: number): typeof fetch {
   };
 }
 
-function ensureParentDir(fileUrl: string) {
-  const path = fileUrl.slice("file:".length);
-  if (path.includes("/")) mkdirSync(dirname(path), { recursive: true });
+/** Creates a `file:` database 0600 in a 0700 directory before the driver opens it. */
+function preparePrivateFile(fileUrl: string, options = { createFile: true }) {
+  const path = fileUrl.slice("file:".length).replace(/^\/\/(?=\/)/, "").replace(/\?.*$/, "");
+  if (path === "" || path === ":memory:") return;
+  if (path.includes("/")) ensurePrivateDir(dirname(path));
+  if (options.createFile) ensurePrivateFile(path);
 }

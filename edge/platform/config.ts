@@ -27,6 +27,8 @@ export interface Config {
   upstash?: { url: string; token: string; timeoutMs: number };
   /** Seeds the demo catalog when the database has no products. */
   seedIfEmpty: boolean;
+  /** Bearer token that `/metrics` requires; `undefined`: `/metrics` is not served (404). */
+  metricsToken?: string;
   http: {
     requestTimeoutMs: number;
     bodyLimitBytes: number;
@@ -35,6 +37,8 @@ export interface Config {
     trustProxy: boolean;
     /** Every request arrives over HTTPS whatever its URL says (Deno Deploy). */
     httpsOnly: boolean;
+    /** How long `/readyz` reuses one evaluation of the dependency checks. */
+    readinessCacheMs: number;
   };
   auth: AuthConfig;
   cache: CacheConfig;
@@ -168,12 +172,14 @@ export function loadConfig(env: Env): Config {
       }
       : undefined,
     seedIfEmpty: boolean(env, "SEED_IF_EMPTY", !onDeploy),
+    metricsToken: secret(env, "METRICS_TOKEN", 16),
     http: {
       requestTimeoutMs: integer(env, "REQUEST_TIMEOUT_MS", 10_000, { min: 100, max: 120_000 }),
       bodyLimitBytes: integer(env, "BODY_LIMIT_BYTES", 64 * 1024, { min: 1024, max: 10 << 20 }),
       shutdownDeadlineMs: integer(env, "SHUTDOWN_DEADLINE_MS", 10_000, { min: 0, max: 120_000 }),
       trustProxy: boolean(env, "TRUST_PROXY", false),
       httpsOnly: onDeploy,
+      readinessCacheMs: integer(env, "READINESS_CACHE_MS", 5000, { min: 0, max: 60_000 }),
     },
     auth: authConfig(env),
     cache: {
@@ -312,6 +318,18 @@ function integer(
     );
   }
   return value;
+}
+
+/** A bearer token: long enough not to be guessed, and only characters a header can carry. */
+function secret(env: Env, name: string, minLength: number): string | undefined {
+  const raw = text(env, name);
+  if (raw === undefined) return undefined;
+  if (raw.length < minLength || !/^[\w\-.~+/]+=*$/.test(raw)) {
+    throw new ConfigError(
+      `${name} must be at least ${minLength} characters of A-Z, a-z, 0-9, -._~+/ (e.g. openssl rand -hex 32)`,
+    );
+  }
+  return raw;
 }
 
 function boolean(env: Env, name: string, fallback: boolean): boolean {

@@ -14,7 +14,7 @@
  * `DatabaseUnavailableError` (503 + Retry-After), which the edge cache answers with stale content
  * where it has some. A primary that is down makes writes fail fast with the same error.
  */
-import { type Client, createClient, LibsqlError } from "@libsql/client";
+import { type Client, createClient, LibsqlError, type Transaction } from "@libsql/client";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { dirname } from "node:path";
 import * as schema from "./schema.ts";
@@ -92,10 +92,14 @@ export function openDatabase(
   const primaryBreaker = breakerFor("primary", options, now);
   const guardedPrimary = guardPrimary(primaryClient, primaryBreaker);
   const replica = openReplica(settings);
+  const quickPrimary = replica
+    ? openRemoteOrFile(settings.url, settings, replicaBudget(settings))
+    : undefined;
   const reads = replica
     ? replicaFirstReads({
       replica,
       primary: guardedPrimary,
+      quickPrimary: quickPrimary!,
       primaryBreaker,
       replicaBreaker: breakerFor("replica", options, now),
       onReadPathChange: options.onReadPathChange,
@@ -123,6 +127,7 @@ export function openDatabase(
     },
     close() {
       replica?.close();
+      quickPrimary?.close();
       primaryClient.close();
     },
   };
@@ -135,6 +140,10 @@ interface Replica {
   /** Reads within the full database budget, for when no other copy can answer. */
   patient: Client;
   close(): void;
+}
+
+function replicaBudget(settings: DatabaseSettings): number {
+  return settings.replicaTimeoutMs ?? Math.min(500, settings.timeoutMs);
 }
 
 function openReplica(settings: DatabaseSettings): Replica | undefined {
@@ -157,8 +166,7 @@ function openReplica(settings: DatabaseSettings): Replica | undefined {
     };
   }
   if (!settings.readUrl) return undefined;
-  const budget = settings.replicaTimeoutMs ?? Math.min(500, settings.timeoutMs);
-  const fast = openRemoteOrFile(settings.readUrl, settings, budget);
+  const fast = openRemoteOrFile(settings.readUrl, settings, replicaBudget(settings));
   const patient = openRemoteOrFile(settings.readUrl, settings, settings.timeoutMs);
   return {
     topology: "sqld-replica",
@@ -191,90 +199,137 @@ function isConnectionFailure(error: unknown): boolean {
   return error instanceof TypeError; // "fetch failed": refused or reset
 }
 
-/** Turns connection failures of the primary into fast `DatabaseUnavailableError`s. */
+/**
+ * Turns connection failures of the primary into fast `DatabaseUnavailableError`s, also those in
+ * the middle of a transaction (the primary dying between a transaction's statements).
+ */
 function guardPrimary(client: Client, breaker: Breaker): Client {
-  return intercept(client, async (call) => {
-    if (breaker.isOpen()) {
-      throw new DatabaseUnavailableError(breaker.retryAfterSeconds());
-    }
+  async function guard<T>(run: () => Promise<T>, proves = true): Promise<T> {
     try {
-      const result = await call(client);
-      breaker.succeed();
+      const result = await run();
+      if (proves) breaker.succeed();
       return result;
     } catch (error) {
       if (!isConnectionFailure(error)) throw error;
       breaker.fail(error);
       throw new DatabaseUnavailableError(breaker.retryAfterSeconds(), { cause: error });
     }
-  });
+  }
+  return intercept(client, (call, method) => {
+    if (!breaker.allow()) throw new DatabaseUnavailableError(breaker.retryAfterSeconds());
+    // Opening a transaction over HTTP sends nothing yet: only its statements prove the primary.
+    return guard(() => call(client), method !== "transaction");
+  }, (transaction) => guardTransaction(transaction, guard));
 }
 
 /**
+ * The statements, commit and rollback of a transaction, each run through `guard`. A rollback
+ * proves nothing (over a broken stream it succeeds without the server), so it never marks the
+ * primary healthy.
+ */
+function guardTransaction(
+  transaction: Transaction,
+  guard: <T>(run: () => Promise<T>, proves?: boolean) => Promise<T>,
+): Transaction {
+  const guarded = new Set(["execute", "batch", "executeMultiple", "commit", "rollback"]);
+  return new Proxy(transaction, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== "function") return value;
+      if (typeof property === "string" && guarded.has(property)) {
+        return (...args: unknown[]) =>
+          guard(() => value.apply(target, args), property !== "rollback");
+      }
+      return value.bind(target);
+    },
+  });
+}
+
+/** A read that found no copy able to answer it (the caller turns it into a 503). */
+const NO_ANSWER = Symbol("no answer");
+
+/**
  * The two ways to read with a replica: `replicaFirst` (the catalog) and `primaryFirst` (a
- * shopper's own data right after their write). Both end on the replica, given its full budget,
- * when the primary cannot answer, and report which copies are answering on each change.
+ * shopper's own data right after their write). Each tries the copies in its order, skipping one
+ * whose breaker is open, and ends on the replica with the full budget when the primary is down:
+ * it is the only copy left. Which copies answer is reported on each change (one log line).
  */
 function replicaFirstReads(parts: {
   replica: Replica;
   primary: Client;
+  /** The primary within the replica budget, for reads only. */
+  quickPrimary: Client;
   primaryBreaker: Breaker;
   replicaBreaker: Breaker;
   onReadPathChange?: (path: ReadPath) => void;
 }): { replicaFirst: Client; primaryFirst: Client } {
-  const { replica, primary, primaryBreaker, replicaBreaker } = parts;
+  const { replica, primary, quickPrimary, primaryBreaker, replicaBreaker } = parts;
+  // The quick primary has its own breaker, with no log lines (the writes' breaker reports the
+  // outage): a primary that hangs costs one read per cool-down the budget, not every read.
+  const quickBreaker = createBreaker({ coolDownMs: COOL_DOWN_MS });
   let path: ReadPath = "normal";
-  function report(next: ReadPath) {
+  let lastFailure: unknown;
+
+  function answered(result: unknown): unknown {
+    const next: ReadPath = primaryBreaker.healthy ? "normal" : "replica-only";
     if (next !== path) parts.onReadPathChange?.(next);
     path = next;
+    return result;
   }
 
-  /** The replica as the last copy standing: the full budget, and a 503 if it fails too. */
-  async function lastResort(call: ClientCall, cause?: unknown): Promise<unknown> {
+  /** Runs `call` on one copy; a connection failure trips `breaker` and yields `NO_ANSWER`. */
+  async function attempt(call: ClientCall, client: Client, breaker?: Breaker): Promise<unknown> {
     try {
-      const result = await call(replica.patient);
-      replicaBreaker.succeed();
-      report("replica-only");
+      const result = await call(client);
+      breaker?.succeed();
       return result;
     } catch (error) {
-      if (!isConnectionFailure(error)) throw error;
-      replicaBreaker.fail(error);
-      report("none");
-      const retryAfter = primaryBreaker.isOpen() ? primaryBreaker.retryAfterSeconds() : 1;
-      throw new DatabaseUnavailableError(retryAfter, { reads: true, cause: cause ?? error });
+      // The guarded primary reports its own failures as DatabaseUnavailableError.
+      if (!isConnectionFailure(error) && !(error instanceof DatabaseUnavailableError)) throw error;
+      breaker?.fail(error);
+      lastFailure = error;
+      return NO_ANSWER;
     }
   }
 
-  /** The primary, or the replica when the primary turns out to be down. */
-  async function primaryOrLastResort(call: ClientCall): Promise<unknown> {
-    try {
-      const result = await call(primary);
-      if (primaryBreaker.healthy) report("normal");
-      return result;
-    } catch (error) {
-      if (!(error instanceof DatabaseUnavailableError)) throw error;
-      return await lastResort(call, error);
+  /** Tries `steps` in order; the first answer wins, none is a 503 for reads. */
+  async function firstAnswer(steps: Array<() => Promise<unknown>>) {
+    for (const step of steps) {
+      const result = await step();
+      if (result !== NO_ANSWER) return answered(result);
     }
+    if (path !== "none") parts.onReadPathChange?.("none");
+    path = "none";
+    const retryAfter = primaryBreaker.isOpen() ? primaryBreaker.retryAfterSeconds() : 1;
+    throw new DatabaseUnavailableError(retryAfter, { reads: true, cause: lastFailure });
   }
 
-  const replicaFirst = intercept(replica.fast, async (call) => {
-    // The primary is known to be down: do not wait on it, wait on the replica.
-    if (primaryBreaker.isOpen()) return await lastResort(call);
-    if (!replicaBreaker.isOpen()) {
-      try {
-        const result = await call(replica.fast);
-        replicaBreaker.succeed();
-        if (primaryBreaker.healthy) report("normal");
-        return result;
-      } catch (error) {
-        if (!isConnectionFailure(error)) throw error;
-        replicaBreaker.fail(error);
-      }
-    }
-    return await primaryOrLastResort(call);
-  });
-  const primaryFirst = intercept(primary, async (call) => {
-    if (primaryBreaker.isOpen()) return await lastResort(call);
-    return await primaryOrLastResort(call);
+  const skip = () => Promise.resolve(NO_ANSWER);
+  const replicaFirst = intercept(replica.fast, (call) =>
+    firstAnswer([
+      // With the primary known down, do not spend the short budget: wait on the replica below.
+      () =>
+        !primaryBreaker.isOpen() && replicaBreaker.allow()
+          ? attempt(call, replica.fast, replicaBreaker)
+          : skip(),
+      () => !primaryBreaker.isOpen() ? attempt(call, primary) : skip(),
+      () => attempt(call, replica.patient, replicaBreaker),
+    ]));
+  const primaryFirst = intercept(primary, (call) => {
+    let triedReplica = false;
+    const viaReplica = () => {
+      triedReplica = true;
+      return attempt(call, replica.patient, replicaBreaker);
+    };
+    return firstAnswer([
+      () =>
+        !primaryBreaker.isOpen() && quickBreaker.allow()
+          ? attempt(call, quickPrimary, quickBreaker)
+          : skip(),
+      () => replicaBreaker.allow() ? viaReplica() : skip(),
+      () => !primaryBreaker.isOpen() ? attempt(call, primary) : skip(),
+      () => triedReplica ? skip() : viaReplica(),
+    ]);
   });
   return { replicaFirst, primaryFirst };
 }
@@ -284,7 +339,8 @@ type ClientCall = (client: Client) => Promise<unknown>;
 /** Wraps the statement-running methods of a client (the ones drizzle uses) with `around`. */
 function intercept(
   client: Client,
-  around: (call: ClientCall) => Promise<unknown>,
+  around: (call: ClientCall, method: string) => Promise<unknown>,
+  wrapTransaction?: (transaction: Transaction) => Transaction,
 ): Client {
   return new Proxy(client, {
     get(target, property, receiver) {
@@ -292,10 +348,16 @@ function intercept(
         property === "execute" || property === "batch" || property === "transaction" ||
         property === "executeMultiple"
       ) {
-        return (...args: unknown[]) =>
-          around((chosen) =>
-            (chosen[property] as (...a: unknown[]) => Promise<unknown>).apply(chosen, args)
+        return async (...args: unknown[]) => {
+          const result = await around(
+            (chosen) =>
+              (chosen[property] as (...a: unknown[]) => Promise<unknown>).apply(chosen, args),
+            property,
           );
+          return property === "transaction" && wrapTransaction
+            ? wrapTransaction(result as Transaction)
+            : result;
+        };
       }
       const value = Reflect.get(target, property, receiver);
       return typeof value === "function" ? value.bind(target) : value;

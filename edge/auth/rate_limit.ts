@@ -18,6 +18,7 @@
  */
 import { Ratelimit } from "@upstash/ratelimit";
 import type { Redis } from "@upstash/redis";
+import { createOutageBreaker } from "../platform/breaker.ts";
 import { errorFields, type Logger } from "../platform/log.ts";
 import { rateLimitKeys } from "../keys.ts";
 import { AppError } from "../platform/errors.ts";
@@ -81,6 +82,12 @@ export function createRateLimiter<R extends string>(
 ): RateLimiter<R> {
   const { kv, redis, logger, rules } = options;
   const prefix = options.prefix ?? rateLimitKeys.defaultPrefix;
+  // While Redis is down, limits go straight to KV: one log line per outage, not per login.
+  const redisHealth = createOutageBreaker({
+    what: "rate limit: redis",
+    fallback: "using kv",
+    logger,
+  });
   const upstash = new Map<R, Ratelimit>();
   if (redis) {
     for (const [name, rule] of Object.entries(rules) as Array<[R, RateLimitRule]>) {
@@ -103,15 +110,16 @@ export function createRateLimiter<R extends string>(
 
   async function count(rule: R, identifier: string, rate: 1 | -1): Promise<RateLimitResult> {
     const limiter = upstash.get(rule);
-    if (limiter) {
+    if (limiter && redisHealth.allow()) {
       try {
         const { success, limit, remaining, reset } = await limiter.limit(identifier, { rate });
-        if (Number.isFinite(remaining) && Number.isFinite(reset)) {
-          return { success, limit, remaining: Math.max(0, remaining), reset };
+        if (!Number.isFinite(remaining) || !Number.isFinite(reset)) {
+          throw new TypeError(`Malformed answer from Redis for rule "${rule}"`);
         }
-        logger?.warn("rate limit: malformed redis answer, using kv", { rule });
+        redisHealth.succeed();
+        return { success, limit, remaining: Math.max(0, remaining), reset };
       } catch (error) {
-        logger?.warn("rate limit: redis unavailable, using kv", { rule, ...errorFields(error) });
+        redisHealth.fail(error);
       }
     }
     return await kvFixedWindow(

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Logger } from "../platform/log.ts";
 
 /** Characters no file of ours has in its name; such a request is a 404 before any file access. */
+// deno-lint-ignore no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 /** Longest relative path a log line quotes. */

@@ -43,7 +43,7 @@ Deno.test("[database] with the primary down, a replica slower than its budget is
     await cluster.killPrimary();
 
     /** Pauses the replica for `ms` around one read, as a replica busy under load would be. */
-    async function readThroughPause(ms: number) {
+    const readThroughPause = async (ms: number) => {
       cluster.pauseReplica(0);
       const resume = sleep(ms).then(() => cluster.resumeReplica(0));
       const started = performance.now();
@@ -52,7 +52,7 @@ Deno.test("[database] with the primary down, a replica slower than its budget is
       } finally {
         await resume;
       }
-    }
+    };
     await t.step("the primary has just died and nobody knows yet", async () => {
       const read = await readThroughPause(700);
       assert.equal(read.name, "Tents", "answered by the replica after its pause");

@@ -5,9 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { eq, sql } from "drizzle-orm";
-import { openDatabase } from "../../db/client.ts";
+import { DatabaseUnavailableError, openDatabase } from "../../db/client.ts";
 import { migrateDatabase } from "../../db/migrate.ts";
 import { categories } from "../../db/schema.ts";
+import { findAppError } from "../../edge/platform/errors.ts";
 import { createLogger } from "../../edge/platform/log.ts";
 import { openTestServices, type TestServices } from "../fixtures.ts";
 import { startSqldCluster } from "../services/sqld.ts";
@@ -197,6 +198,29 @@ Deno.test("[database] catalog reads survive the primary, then stale content surv
     });
   } finally {
     await shop.close();
+    await cluster.stop();
+  }
+});
+
+Deno.test("[database] a primary dying inside a transaction is a 503, and its rollback proves nothing", async () => {
+  const cluster = await startSqldCluster({ replicas: 0 });
+  const database = openDatabase({ url: cluster.primary.httpUrl, ...settings });
+  try {
+    await migrateDatabase(database.writer);
+    await database.writer.insert(categories).values({ id: 1, slug: "tents", name: "Tents" });
+    const failure = await database.writer.transaction(async (tx) => {
+      await tx.select().from(categories);
+      await cluster.killPrimary();
+      await tx.update(categories).set({ name: "Shelters" }).where(eq(categories.id, 1));
+    }).then(() => undefined, (error) => error);
+    assert.ok(findAppError(failure) instanceof DatabaseUnavailableError, String(failure));
+    const started = performance.now();
+    const next = await database.writer.run(sql`UPDATE categories SET name = 'x'`)
+      .then(() => undefined, (error) => error);
+    assert.ok(findAppError(next) instanceof DatabaseUnavailableError);
+    assert.ok(performance.now() - started < 100, "refused at once: the rollback did not reset it");
+  } finally {
+    database.close();
     await cluster.stop();
   }
 });

@@ -26,6 +26,8 @@ export interface FaultSuiteOptions {
   faultMs: number;
   /** Concurrent catalog readers. */
   readers: number;
+  /** Pause of each reader between requests: keeps the short run from starving other tests. */
+  readPauseMs?: number;
   /** Products seeded into the primary. */
   productCount: number;
   /** Progress lines (the bench prints them). */
@@ -117,7 +119,7 @@ export async function runFaultSuite(options: FaultSuiteOptions): Promise<FaultRe
     stoppers.push(() => shop.stop());
     log(`the shop answers on ${shop.url}`);
 
-    const load = await startLoad(shop, variants, options.readers);
+    const load = await startLoad(shop, variants, options);
     const phases: PhaseResult[] = [];
     const phase = async (
       name: string,
@@ -230,7 +232,7 @@ interface Load {
 async function startLoad(
   shop: ShopProcess,
   variants: Array<{ variantId: number; productId: number }>,
-  readers: number,
+  options: Pick<FaultSuiteOptions, "readers" | "readPauseMs">,
 ): Promise<Load> {
   const samples: Sample[] = [];
   const acknowledged = new Map<number, number>();
@@ -275,10 +277,12 @@ async function startLoad(
     return `/api/products?limit=${1 + (i * 7) % 100}&sort=${SORTS[i % SORTS.length]}` +
       `&min_price=${minPrice}`;
   };
-  const readerLoops = Array.from({ length: readers }, async (_, reader) => {
+  const readerLoops = Array.from({ length: options.readers }, async (_, reader) => {
     for (let i = reader * 100_003; running; i++) {
       // No answer at all (the shop is gone after SIGTERM): do not spin on refused connections.
-      if (await request("read", readPath(i)) === 0) await sleep(50);
+      const status = await request("read", readPath(i));
+      if (status === 0) await sleep(50);
+      else if (options.readPauseMs) await sleep(options.readPauseMs);
     }
   });
   const writerLoop = (async () => {

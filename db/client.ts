@@ -192,6 +192,15 @@ function breakerFor(
   });
 }
 
+/** True when our own fetch budget ran out (the copy may be slow rather than down). */
+function isTimeout(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    if (current instanceof DOMException) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /** True for failures of the connection (refused, reset, timed out), not of the SQL. */
 function isConnectionFailure(error: unknown): boolean {
   if (error instanceof LibsqlError) return !error.code.startsWith("SQLITE_");
@@ -250,9 +259,12 @@ const NO_ANSWER = Symbol("no answer");
 
 /**
  * The two ways to read with a replica: `replicaFirst` (the catalog) and `primaryFirst` (a
- * shopper's own data right after their write). Each tries the copies in its order, skipping one
- * whose breaker is open, and ends on the replica with the full budget when the primary is down:
- * it is the only copy left. Which copies answer is reported on each change (one log line).
+ * shopper's own data right after their write). Each tries the copies within the replica budget
+ * first (its preferred copy, then the other, skipping one whose breaker is open), then the
+ * replica with the full budget, then the primary with the full budget: a read never waits long
+ * on a primary that hangs while the replica can answer, and when the primary is down the replica
+ * gets all the time it needs, being the only copy left. Which copies answer is reported on each
+ * change (one log line).
  */
 function replicaFirstReads(parts: {
   replica: Replica;
@@ -305,32 +317,29 @@ function replicaFirstReads(parts: {
   }
 
   const skip = () => Promise.resolve(NO_ANSWER);
-  const replicaFirst = intercept(replica.fast, (call) =>
-    firstAnswer([
-      // With the primary known down, do not spend the short budget: wait on the replica below.
-      () =>
-        !primaryBreaker.isOpen() && replicaBreaker.allow()
-          ? attempt(call, replica.fast, replicaBreaker)
-          : skip(),
-      () => !primaryBreaker.isOpen() ? attempt(call, primary) : skip(),
-      () => attempt(call, replica.patient, replicaBreaker),
-    ]));
-  const primaryFirst = intercept(primary, (call) => {
-    let triedReplica = false;
-    const viaReplica = () => {
-      triedReplica = true;
-      return attempt(call, replica.patient, replicaBreaker);
+  /** The steps every read shares: the copies within their short budgets, then the full ones. */
+  function steps(call: ClientCall, order: "replica" | "primary") {
+    const up = () => !primaryBreaker.isOpen();
+    const fastReplica = () =>
+      up() && replicaBreaker.allow() ? attempt(call, replica.fast, replicaBreaker) : skip();
+    const quick = async () => {
+      if (!up() || !quickBreaker.allow()) return NO_ANSWER;
+      const result = await attempt(call, quickPrimary, quickBreaker);
+      // Refused is down, for writes too; a short budget running out only says "slow".
+      if (result === NO_ANSWER && !isTimeout(lastFailure)) primaryBreaker.fail(lastFailure);
+      return result;
     };
-    return firstAnswer([
-      () =>
-        !primaryBreaker.isOpen() && quickBreaker.allow()
-          ? attempt(call, quickPrimary, quickBreaker)
-          : skip(),
-      () => replicaBreaker.allow() ? viaReplica() : skip(),
-      () => !primaryBreaker.isOpen() ? attempt(call, primary) : skip(),
-      () => triedReplica ? skip() : viaReplica(),
-    ]);
-  });
+    return [
+      ...(order === "replica" ? [fastReplica, quick] : [quick]),
+      // The replica with the full budget: the only copy left when the primary is down, and
+      // better than waiting on a primary that hangs (paused, overloaded) when it is merely busy.
+      () => attempt(call, replica.patient, replicaBreaker),
+      // The primary with the full budget, when the replica could not answer at all.
+      () => up() ? attempt(call, primary) : skip(),
+    ];
+  }
+  const replicaFirst = intercept(replica.fast, (call) => firstAnswer(steps(call, "replica")));
+  const primaryFirst = intercept(primary, (call) => firstAnswer(steps(call, "primary")));
   return { replicaFirst, primaryFirst };
 }
 

@@ -331,9 +331,13 @@ function replicaFirstReads(parts: {
     };
     return [
       ...(order === "replica" ? [fastReplica, quick] : [quick]),
-      // The replica with the full budget: the only copy left when the primary is down, and
-      // better than waiting on a primary that hangs (paused, overloaded) when it is merely busy.
-      () => attempt(call, replica.patient, replicaBreaker),
+      // The replica with the full budget: the only copy left when the primary is down (then
+      // tried whatever its breaker says), and better than waiting on a primary that hangs
+      // (paused, overloaded) when the replica is merely busy.
+      () =>
+        !up() || replicaBreaker.allow()
+          ? attempt(call, replica.patient, replicaBreaker)
+          : skip(),
       // The primary with the full budget, when the replica could not answer at all.
       () => up() ? attempt(call, primary) : skip(),
     ];

@@ -335,9 +335,7 @@ function replicaFirstReads(parts: {
       // tried whatever its breaker says), and better than waiting on a primary that hangs
       // (paused, overloaded) when the replica is merely busy.
       () =>
-        !up() || replicaBreaker.allow()
-          ? attempt(call, replica.patient, replicaBreaker)
-          : skip(),
+        !up() || replicaBreaker.allow() ? attempt(call, replica.patient, replicaBreaker) : skip(),
       // The primary with the full budget, when the replica could not answer at all.
       () => up() ? attempt(call, primary) : skip(),
     ];

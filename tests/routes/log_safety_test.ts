@@ -77,6 +77,8 @@ Deno.test("[logs] request paths in log lines are bounded", async () => {
     await response.body?.cancel();
   }
   const paths = lines.map((line) => JSON.parse(line).path as string);
-  assert.equal(paths.length, 2, "the failure and the slow request are both logged");
+  // (On a busy machine the failure may also be logged as slow: a third line, also bounded.)
+  assert.ok(paths.some((path) => path.startsWith("/boom/")), "the failure is logged");
+  assert.ok(paths.some((path) => path.startsWith("/slow/")), "the slow request is logged");
   for (const path of paths) assert.ok(path.length <= 201, `${path.length} characters`);
 });

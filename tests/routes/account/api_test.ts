@@ -262,7 +262,7 @@ Deno.test("[auth] form login redirects on success and re-renders on error", asyn
 });
 
 Deno.test("[auth] KV rate limiter answers 429 with RateLimit headers without Redis", async () => {
-  await withShop({ RATE_LIMIT_LOGIN_ACCOUNT_IP: "3/60" }, async ({ app }) => {
+  await withShop({ RATE_LIMIT_LOGIN_ACCOUNT_IP: "3/86400" }, async ({ app }) => {
     const statuses: number[] = [];
     let last: Response | undefined;
     for (let i = 0; i < 5; i++) {
@@ -286,7 +286,7 @@ Deno.test("[auth] a 429 is shared by two instances over the same Redis", async (
     UPSTASH_REDIS_REST_URL: gateway.url,
     UPSTASH_REDIS_REST_TOKEN: gateway.token,
     REDIS_TIMEOUT_MS: "2000",
-    RATE_LIMIT_LOGIN_ACCOUNT_IP: "4/60",
+    RATE_LIMIT_LOGIN_ACCOUNT_IP: "4/86400",
   };
   // Separate data dirs: the only thing the instances share is Redis.
   const a = await openTestServices({ productCount: 0, env: { ...GENEROUS_LIMITS, ...env } });

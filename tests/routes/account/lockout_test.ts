@@ -15,6 +15,9 @@ const OWNER_ADDRESS = "198.51.100.10";
 
 type Store = "kv" | "redis";
 
+// Limits below use day-long windows where a test counts attempts: fixed windows start afresh at
+// their boundary, and a sequence that crossed one would count from zero again.
+
 /** A shop behind a trusted proxy (so X-Forwarded-For picks the address) with `OWNER` registered. */
 async function withShop(
   store: Store,
@@ -76,7 +79,7 @@ const wrong = { email: OWNER.email, password: "a wrong guess!" };
 
 for (const store of ["kv", "redis"] as const) {
   Deno.test(`[auth limits] (${store}) an attacker at other addresses cannot lock the owner out`, async () => {
-    await withShop(store, { RATE_LIMIT_LOGIN_ACCOUNT_IP: "5/60" }, async ({ app }) => {
+    await withShop(store, { RATE_LIMIT_LOGIN_ACCOUNT_IP: "5/86400" }, async ({ app }) => {
       const attackers = ["203.0.113.1", "203.0.113.2", "203.0.113.3", "2001:db8:1:1::1"];
       for (const address of attackers) {
         const statuses = [];
@@ -92,8 +95,8 @@ for (const store of ["kv", "redis"] as const) {
 
   Deno.test(`[auth limits] (${store}) the per-account ceiling holds a guess spread over many addresses`, async () => {
     await withShop(store, {
-      RATE_LIMIT_LOGIN_ACCOUNT_IP: "3/60",
-      RATE_LIMIT_LOGIN_ACCOUNT: "10/60",
+      RATE_LIMIT_LOGIN_ACCOUNT_IP: "3/86400",
+      RATE_LIMIT_LOGIN_ACCOUNT: "10/86400",
     }, async ({ app }) => {
       const statuses = [];
       for (let i = 0; i < 14; i++) {
@@ -108,9 +111,9 @@ for (const store of ["kv", "redis"] as const) {
 
   Deno.test(`[auth limits] (${store}) only failed attempts count`, async () => {
     await withShop(store, {
-      RATE_LIMIT_LOGIN_ACCOUNT_IP: "2/60",
-      RATE_LIMIT_LOGIN_ACCOUNT: "2/60",
-      RATE_LIMIT_LOGIN_IP: "2/60",
+      RATE_LIMIT_LOGIN_ACCOUNT_IP: "2/86400",
+      RATE_LIMIT_LOGIN_ACCOUNT: "2/86400",
+      RATE_LIMIT_LOGIN_IP: "2/86400",
     }, async ({ app }) => {
       for (let i = 0; i < 6; i++) {
         assert.equal((await login(app, OWNER, OWNER_ADDRESS)).status, 200, `login ${i + 1}`);

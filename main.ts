@@ -19,9 +19,8 @@ import type { Redis } from "@upstash/redis";
 import { bodyLimit } from "hono/body-limit";
 import { every } from "hono/combine";
 import { compress } from "hono/compress";
-import { serveStatic } from "hono/deno";
 import { HTTPException } from "hono/http-exception";
-import { type Database, openDatabase } from "./db/client.ts";
+import { type Database, openDatabase, type ReadPath } from "./db/client.ts";
 import { migrateDatabase } from "./db/migrate.ts";
 import { isCatalogEmpty, seedCatalog } from "./db/seed.ts";
 import { type Auth, createAuth, type CreateAuthOptions } from "./edge/auth/auth.ts";
@@ -34,6 +33,8 @@ import { openLibc } from "./edge/platform/libc.ts";
 import { startMemoryReleaser } from "./edge/platform/memory.ts";
 import { type Config, ConfigError, readConfigFromEnv } from "./edge/platform/config.ts";
 import { securityHeaders, withDeadline } from "./edge/http/middleware.ts";
+import { serveStaticFiles } from "./edge/http/static.ts";
+import { ensurePrivateDir, ensurePrivateFile } from "./edge/platform/files.ts";
 import { createLogger, errorFields, type Logger } from "./edge/platform/log.ts";
 import { readYourWrites } from "./edge/http/read_your_writes.ts";
 import {
@@ -170,7 +171,10 @@ export function createApp(services: AppServices): Hono {
   });
   // Routes that read or write a shopper's own data: writes stamp the read-your-writes cookie
   // and reads honour it. The catalog is anonymous and cached, so it skips this layer.
-  const ownData = readYourWrites({ windowMs: config.database.readYourWritesWindowMs });
+  const ownData = readYourWrites({
+    windowMs: config.database.readYourWritesWindowMs,
+    proxy: config.http,
+  });
   for (const path of PERSONAL_ROUTES) app.use(path, ownData);
   // Cached catalog responses arrive precompressed from the edge cache; these are the others.
   const compressText = compress();
@@ -194,8 +198,9 @@ export function createApp(services: AppServices): Hono {
   });
   app.use(
     "/static/*",
-    serveStatic({
+    serveStaticFiles({
       root: STATIC_ROOT,
+      logger,
       rewriteRequestPath: (path) => path.replace(/^\/static/, ""),
       precompressed: true,
     }),
@@ -266,12 +271,14 @@ export async function openServices(
       healthy
         ? logger.info("database reachable again", { target })
         : logger.warn("database unreachable", { target, ...errorFields(error) }),
+    onReadPathChange: (path) => logReadPath(logger, path),
   });
   // Migrations and the seed go to the primary only; replicas receive them by replication. The
   // edge is migrated before a deploy (`deno task db:migrate`), not by every isolate that starts.
   if (config.database.migrateOnStart) await migrateDatabase(database.writer);
-  // Otherwise a first statement now, so a wrong URL or token fails start-up, not a request.
-  else await database.ping();
+  // Otherwise a first statement now, so a wrong URL or token fails start-up, not a request; to
+  // the copy reads go to first, since reads do not depend on the primary being alive.
+  else await database.ping(database.topology === "embedded" ? "primary" : "replica");
   if (config.seedIfEmpty && await isCatalogEmpty(database.writer)) {
     const started = performance.now();
     const catalog = await seedCatalog(database.writer, {
@@ -286,7 +293,10 @@ export async function openServices(
     });
   }
   await database.sync();
-  if (config.kvPath) Deno.mkdirSync(dirname(config.kvPath), { recursive: true });
+  if (config.kvPath) {
+    ensurePrivateDir(dirname(config.kvPath));
+    ensurePrivateFile(config.kvPath);
+  }
   const kv = await Deno.openKv(config.kvPath);
   const redis = config.upstash
     ? createRedisClient(config.upstash, {
@@ -299,10 +309,7 @@ export async function openServices(
     await ensureAdminUser({ auth, database }, config.auth.admin);
     logger.info("admin user ensured", { email: config.auth.admin.email });
   }
-  const readiness = createReadinessProbe({
-    database: () => database.ping(),
-    kv: () => kv.get(readinessKvKey),
-  }, { cacheMs: 5000, timeoutMs: 1000 });
+  const readiness = readinessOf({ database, kv, redis }, config.http.readinessCacheMs);
   const cache = await createEdgeCache({
     config: config.cache,
     logger,
@@ -345,6 +352,37 @@ export async function openServices(
     payments,
     outbox,
   };
+}
+
+/** One line per change of read path, so an outage shows in the log once, not per request. */
+function logReadPath(logger: Logger, path: ReadPath): void {
+  if (path === "normal") logger.info("database reads back to normal");
+  else if (path === "replica-only") {
+    logger.warn("database reads continue from the replica alone while the primary is down");
+  } else logger.error("no database copy answers reads; cached pages stand in where there are some");
+}
+
+/**
+ * `/readyz`: ready while catalog reads can be served (from the replica or the primary); a dead
+ * primary, KV or Redis makes it `degraded`, not unready, because every instance shares them and
+ * taking them all out of the load balancer would turn "no writes" into "no shop".
+ */
+function readinessOf(
+  deps: { database: Database; kv: Deno.Kv; redis?: Redis },
+  cacheMs: number,
+): () => Promise<ReadinessReport> {
+  const { database, kv, redis } = deps;
+  const checks: Record<string, () => Promise<unknown>> = {
+    primary: () => database.ping("primary"),
+  };
+  if (database.topology !== "embedded") checks.replica = () => database.ping("replica");
+  checks.kv = () => kv.get(readinessKvKey);
+  if (redis) checks.redis = () => redis.ping();
+  return createReadinessProbe(checks, {
+    cacheMs,
+    timeoutMs: 1000,
+    serves: (results) => results.primary.ok || results.replica?.ok === true,
+  });
 }
 
 /** Closes every client held by `services`. */

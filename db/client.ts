@@ -7,9 +7,12 @@
  * - embedded replica: `readUrl` is a local `file:` that syncs from the primary every
  *   `syncIntervalSeconds` (@libsql/client `syncUrl`).
  *
- * A reader that fails or overruns its budget falls back to the primary (and is skipped for a
- * short cool-down); a primary that is down makes writes fail fast with
- * `DatabaseUnavailableError`, which routes answer with 503 + Retry-After.
+ * Reads never depend on the primary being alive. A replica read that fails or overruns its short
+ * budget falls back to the primary (and the replica is skipped for a short cool-down) only while
+ * the primary answers; with the primary down, the replica gets the full database budget instead,
+ * since it is the only copy left. Only when no copy answers does a read fail, with
+ * `DatabaseUnavailableError` (503 + Retry-After), which the edge cache answers with stale content
+ * where it has some. A primary that is down makes writes fail fast with the same error.
  *
  * Remote URLs use the web client (fetch only). The native driver that `file:` URLs need is
  * imported only when such a database is opened: importing it loads a Node-API addon, which needs
@@ -25,11 +28,11 @@ import {
 } from "@libsql/client/web";
 import { drizzle } from "drizzle-orm/libsql/web";
 import type { LibSQLDatabase } from "drizzle-orm/libsql";
-import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import * as schema from "./schema.ts";
 import { type Breaker, createBreaker } from "../edge/platform/breaker.ts";
 import type { DatabaseConfig } from "../edge/platform/config.ts";
+import { ensurePrivateDir, ensurePrivateFile } from "../edge/platform/files.ts";
 import { UnavailableError } from "../edge/platform/errors.ts";
 import { createWriteGate, serializeWrites } from "./write_gate.ts";
 
@@ -41,14 +44,22 @@ export type DatabaseSettings = DatabaseConfig;
 /** The primary (or a replica with no way to the primary) cannot be reached right now. */
 export class DatabaseUnavailableError extends UnavailableError {
   override name = "DatabaseUnavailableError";
-  constructor(retryAfterSeconds: number, options?: ErrorOptions) {
+  constructor(
+    retryAfterSeconds: number,
+    options: ErrorOptions & { reads?: boolean } = {},
+  ) {
     super(
-      "The shop cannot take changes right now; please retry shortly",
+      options.reads
+        ? "The shop cannot show this right now; please retry shortly"
+        : "The shop cannot take changes right now; please retry shortly",
       retryAfterSeconds,
       options,
     );
   }
 }
+
+/** Which copies answer reads right now (reported on changes, for one log line per outage). */
+export type ReadPath = "normal" | "replica-only" | "none";
 
 export interface Database {
   /** Talks to the primary; every write goes here. */
@@ -64,8 +75,8 @@ export interface Database {
   topology: "embedded" | "sqld-replica" | "embedded-replica";
   /** Pulls the primary's latest frames into an embedded replica; a no-op otherwise. */
   sync(): Promise<void>;
-  /** Checks that the reader answers; used by readiness. */
-  ping(): Promise<void>;
+  /** Checks that one copy answers by itself (no fallback); used by readiness. */
+  ping(target: "primary" | "replica"): Promise<void>;
   /** Throws `DatabaseUnavailableError` at once while the primary is known to be unreachable. */
   assertWritable(): void;
   close(): void;
@@ -78,6 +89,8 @@ export interface OpenDatabaseOptions {
   onHealthChange?: (
     event: { target: "primary" | "replica"; healthy: boolean; error?: unknown },
   ) => void;
+  /** Called when reads start or stop depending on the replica alone, or on no copy at all. */
+  onReadPathChange?: (path: ReadPath) => void;
   /** Called after every call to the primary, with its duration (cross-region accounting). */
   onPrimaryCall?: (elapsedMs: number) => void;
   now?: () => number;
@@ -113,46 +126,40 @@ export function openDatabase(
     primaryBreaker,
     options.onPrimaryCall,
   );
-
-  let topology: Database["topology"] = "embedded";
-  let replicaClient: Client | undefined;
-  if (settings.readUrl?.startsWith("file:")) {
-    topology = "embedded-replica";
-    ensureParentDir(settings.readUrl);
-    replicaClient = openFileClient({
-      url: settings.readUrl,
-      syncUrl: settings.url,
-      syncInterval: settings.syncIntervalSeconds,
-      authToken: settings.authToken,
-      intMode: "number",
-    });
-  } else if (settings.readUrl) {
-    topology = "sqld-replica";
-    replicaClient = openRemoteOrFile(
-      settings.readUrl,
-      settings,
-      settings.replicaTimeoutMs ?? Math.min(500, settings.timeoutMs),
-    );
-  }
-  const readerClient = replicaClient
-    ? withFallback(replicaClient, guardedPrimary, breakerFor("replica", options, now))
-    : guardedPrimary;
+  const replica = openReplica(settings);
+  const quickPrimary = replica
+    ? openRemoteOrFile(settings.url, settings, replicaBudget(settings))
+    : undefined;
+  const reads = replica
+    ? replicaFirstReads({
+      replica,
+      primary: guardedPrimary,
+      quickPrimary: quickPrimary!,
+      primaryBreaker,
+      replicaBreaker: breakerFor("replica", options, now),
+      onReadPathChange: options.onReadPathChange,
+    })
+    : undefined;
 
   const writer = drizzle(logStatements(guardedPrimary, options.onQuery), { schema });
-  const reader = readerClient === guardedPrimary
-    ? writer
-    : drizzle(logStatements(readerClient, options.onQuery), { schema });
+  const reader = reads
+    ? drizzle(logStatements(reads.replicaFirst, options.onQuery), { schema })
+    : writer;
+  const primaryFirstReader = reads
+    ? drizzle(logStatements(reads.primaryFirst, options.onQuery), { schema })
+    : writer;
 
   return {
     writer,
     reader,
-    readerFor: ({ recentWrite }) => recentWrite ? writer : reader,
-    topology,
+    readerFor: ({ recentWrite }) => recentWrite ? primaryFirstReader : reader,
+    topology: replica?.topology ?? "embedded",
     async sync() {
-      if (topology === "embedded-replica") await replicaClient!.sync();
+      if (replica?.topology === "embedded-replica") await replica.patient.sync();
     },
-    async ping() {
-      await readerClient.execute("SELECT 1");
+    async ping(target) {
+      const client = target === "replica" ? replica?.patient : guardedPrimary;
+      await client?.execute("SELECT 1");
     },
     assertWritable() {
       if (primaryBreaker.isOpen()) {
@@ -160,8 +167,55 @@ export function openDatabase(
       }
     },
     close() {
-      replicaClient?.close();
+      replica?.close();
+      quickPrimary?.close();
       primaryClient.close();
+    },
+  };
+}
+
+interface Replica {
+  topology: "sqld-replica" | "embedded-replica";
+  /** Reads within the replica budget (then the primary is tried). */
+  fast: Client;
+  /** Reads within the full database budget, for when no other copy can answer. */
+  patient: Client;
+  close(): void;
+}
+
+function replicaBudget(settings: DatabaseSettings): number {
+  return settings.replicaTimeoutMs ?? Math.min(500, settings.timeoutMs);
+}
+
+function openReplica(settings: DatabaseSettings): Replica | undefined {
+  if (settings.readUrl?.startsWith("file:")) {
+    // libsql must create an embedded replica's files itself (an empty file has no WAL index to
+    // sync into); the 0700 directory keeps them from other users.
+    preparePrivateFile(settings.readUrl, { createFile: false });
+    const local = openFileClient({
+      url: settings.readUrl,
+      syncUrl: settings.url,
+      syncInterval: settings.syncIntervalSeconds,
+      authToken: settings.authToken,
+      intMode: "number",
+    });
+    return {
+      topology: "embedded-replica",
+      fast: local,
+      patient: local,
+      close: () => local.close(),
+    };
+  }
+  if (!settings.readUrl) return undefined;
+  const fast = openRemoteOrFile(settings.readUrl, settings, replicaBudget(settings));
+  const patient = openRemoteOrFile(settings.readUrl, settings, settings.timeoutMs);
+  return {
+    topology: "sqld-replica",
+    fast,
+    patient,
+    close() {
+      fast.close();
+      patient.close();
     },
   };
 }
@@ -181,6 +235,15 @@ function breakerFor(
   });
 }
 
+/** True when our own fetch budget ran out (the copy may be slow rather than down). */
+function isTimeout(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    if (current instanceof DOMException) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /** True for failures of the connection (refused, reset, timed out), not of the SQL. */
 function isConnectionFailure(error: unknown): boolean {
   if (error instanceof LibsqlError) return !error.code.startsWith("SQLITE_");
@@ -188,20 +251,20 @@ function isConnectionFailure(error: unknown): boolean {
   return error instanceof TypeError; // "fetch failed": refused or reset
 }
 
-/** Turns connection failures of the primary into fast `DatabaseUnavailableError`s. */
+/**
+ * Turns connection failures of the primary into fast `DatabaseUnavailableError`s, also those in
+ * the middle of a transaction (the primary dying between a transaction's statements).
+ */
 function guardPrimary(
   client: Client,
   breaker: Breaker,
   onCall?: (elapsedMs: number) => void,
 ): Client {
-  return intercept(client, async (call) => {
-    if (breaker.isOpen()) {
-      throw new DatabaseUnavailableError(breaker.retryAfterSeconds());
-    }
+  async function guard<T>(run: () => Promise<T>, proves = true): Promise<T> {
     const started = performance.now();
     try {
-      const result = await call(client);
-      breaker.succeed();
+      const result = await run();
+      if (proves) breaker.succeed();
       return result;
     } catch (error) {
       if (!isConnectionFailure(error)) throw error;
@@ -210,24 +273,126 @@ function guardPrimary(
     } finally {
       onCall?.(performance.now() - started);
     }
+  }
+  return intercept(client, (call, method) => {
+    if (!breaker.allow()) throw new DatabaseUnavailableError(breaker.retryAfterSeconds());
+    // Opening a transaction over HTTP sends nothing yet: only its statements prove the primary.
+    return guard(() => call(client), method !== "transaction");
+  }, (transaction) => guardTransaction(transaction, guard));
+}
+
+/**
+ * The statements, commit and rollback of a transaction, each run through `guard`. A rollback
+ * proves nothing (over a broken stream it succeeds without the server), so it never marks the
+ * primary healthy.
+ */
+function guardTransaction(
+  transaction: Transaction,
+  guard: <T>(run: () => Promise<T>, proves?: boolean) => Promise<T>,
+): Transaction {
+  const guarded = new Set(["execute", "batch", "executeMultiple", "commit", "rollback"]);
+  return new Proxy(transaction, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (typeof value !== "function") return value;
+      if (typeof property === "string" && guarded.has(property)) {
+        return (...args: unknown[]) =>
+          guard(() => value.apply(target, args), property !== "rollback");
+      }
+      return value.bind(target);
+    },
   });
 }
 
-/** Reads from `replica`, falling back to `primary` when the replica fails or overruns. */
-function withFallback(replica: Client, primary: Client, breaker: Breaker): Client {
-  return intercept(replica, async (call) => {
-    if (!breaker.isOpen()) {
-      try {
-        const result = await call(replica);
-        breaker.succeed();
-        return result;
-      } catch (error) {
-        if (!isConnectionFailure(error)) throw error;
-        breaker.fail(error);
-      }
+/** A read that found no copy able to answer it (the caller turns it into a 503). */
+const NO_ANSWER = Symbol("no answer");
+
+/**
+ * The two ways to read with a replica: `replicaFirst` (the catalog) and `primaryFirst` (a
+ * shopper's own data right after their write). Each tries the copies within the replica budget
+ * first (its preferred copy, then the other, skipping one whose breaker is open), then the
+ * replica with the full budget, then the primary with the full budget: a read never waits long
+ * on a primary that hangs while the replica can answer, and when the primary is down the replica
+ * gets all the time it needs, being the only copy left. Which copies answer is reported on each
+ * change (one log line).
+ */
+function replicaFirstReads(parts: {
+  replica: Replica;
+  primary: Client;
+  /** The primary within the replica budget, for reads only. */
+  quickPrimary: Client;
+  primaryBreaker: Breaker;
+  replicaBreaker: Breaker;
+  onReadPathChange?: (path: ReadPath) => void;
+}): { replicaFirst: Client; primaryFirst: Client } {
+  const { replica, primary, quickPrimary, primaryBreaker, replicaBreaker } = parts;
+  // The quick primary has its own breaker, with no log lines (the writes' breaker reports the
+  // outage): a primary that hangs costs one read per cool-down the budget, not every read.
+  const quickBreaker = createBreaker({ coolDownMs: COOL_DOWN_MS });
+  let path: ReadPath = "normal";
+  let lastFailure: unknown;
+
+  function answered(result: unknown): unknown {
+    const next: ReadPath = primaryBreaker.healthy ? "normal" : "replica-only";
+    if (next !== path) parts.onReadPathChange?.(next);
+    path = next;
+    return result;
+  }
+
+  /** Runs `call` on one copy; a connection failure trips `breaker` and yields `NO_ANSWER`. */
+  async function attempt(call: ClientCall, client: Client, breaker?: Breaker): Promise<unknown> {
+    try {
+      const result = await call(client);
+      breaker?.succeed();
+      return result;
+    } catch (error) {
+      // The guarded primary reports its own failures as DatabaseUnavailableError.
+      if (!isConnectionFailure(error) && !(error instanceof DatabaseUnavailableError)) throw error;
+      breaker?.fail(error);
+      lastFailure = error;
+      return NO_ANSWER;
     }
-    return await call(primary);
-  });
+  }
+
+  /** Tries `steps` in order; the first answer wins, none is a 503 for reads. */
+  async function firstAnswer(steps: Array<() => Promise<unknown>>) {
+    for (const step of steps) {
+      const result = await step();
+      if (result !== NO_ANSWER) return answered(result);
+    }
+    if (path !== "none") parts.onReadPathChange?.("none");
+    path = "none";
+    const retryAfter = primaryBreaker.isOpen() ? primaryBreaker.retryAfterSeconds() : 1;
+    throw new DatabaseUnavailableError(retryAfter, { reads: true, cause: lastFailure });
+  }
+
+  const skip = () => Promise.resolve(NO_ANSWER);
+  /** The steps every read shares: the copies within their short budgets, then the full ones. */
+  function steps(call: ClientCall, order: "replica" | "primary") {
+    const up = () => !primaryBreaker.isOpen();
+    const fastReplica = () =>
+      up() && replicaBreaker.allow() ? attempt(call, replica.fast, replicaBreaker) : skip();
+    const quick = async () => {
+      if (!up() || !quickBreaker.allow()) return NO_ANSWER;
+      const result = await attempt(call, quickPrimary, quickBreaker);
+      // Refused is down, for writes too; a short budget running out only says "slow".
+      if (result === NO_ANSWER && !isTimeout(lastFailure)) primaryBreaker.fail(lastFailure);
+      return result;
+    };
+    return [
+      ...(order === "replica" ? [fastReplica, quick] : [quick]),
+      // The replica with the full budget: the only copy left when the primary is down (then
+      // tried whatever its breaker says), and better than waiting on a primary that hangs
+      // (paused, overloaded) when the replica is merely busy.
+      () =>
+        !up() || replicaBreaker.allow() ? attempt(call, replica.patient, replicaBreaker) : skip(),
+      // The primary with the full budget, when the replica could not answer at all.
+      () => up() ? attempt(call, primary) : skip(),
+    ];
+  }
+  const replicaFirst = intercept(replica.fast, (call) => firstAnswer(steps(call, "replica")));
+  const primaryFirst = intercept(primary, (call) => firstAnswer(steps(call, "primary")));
+  return { replicaFirst, primaryFirst };
 }
 
 /**
@@ -271,7 +436,8 @@ type ClientCall = (client: Client) => Promise<unknown>;
 /** Wraps the statement-running methods of a client (the ones drizzle uses) with `around`. */
 function intercept(
   client: Client,
-  around: (call: ClientCall) => Promise<unknown>,
+  around: (call: ClientCall, method: string) => Promise<unknown>,
+  wrapTransaction?: (transaction: Transaction) => Transaction,
 ): Client {
   return new Proxy(client, {
     get(target, property, receiver) {
@@ -279,10 +445,16 @@ function intercept(
         property === "execute" || property === "batch" || property === "transaction" ||
         property === "executeMultiple"
       ) {
-        return (...args: unknown[]) =>
-          around((chosen) =>
-            (chosen[property] as (...a: unknown[]) => Promise<unknown>).apply(chosen, args)
+        return async (...args: unknown[]) => {
+          const result = await around(
+            (chosen) =>
+              (chosen[property] as (...a: unknown[]) => Promise<unknown>).apply(chosen, args),
+            property,
           );
+          return property === "transaction" && wrapTransaction
+            ? wrapTransaction(result as Transaction)
+            : result;
+        };
       }
       const value = Reflect.get(target, property, receiver);
       return typeof value === "function" ? value.bind(target) : value;
@@ -313,7 +485,7 @@ function tuneFileDatabase(client: Client): void {
 
 function openRemoteOrFile(url: string, settings: DatabaseSettings, timeoutMs: number): Client {
   if (url.startsWith("file:")) {
-    ensureParentDir(url);
+    preparePrivateFile(url);
     return openFileClient({
       url,
       timeout: settings.timeoutMs,
@@ -378,7 +550,10 @@ function openFileClient(config: ClientConfig): Client {
   });
 }
 
-function ensureParentDir(fileUrl: string) {
-  const path = fileUrl.slice("file:".length);
-  if (path.includes("/")) mkdirSync(dirname(path), { recursive: true });
+/** Creates a `file:` database 0600 in a 0700 directory before the driver opens it. */
+function preparePrivateFile(fileUrl: string, options = { createFile: true }) {
+  const path = fileUrl.slice("file:".length).replace(/^\/\/(?=\/)/, "").replace(/\?.*$/, "");
+  if (path === "" || path === ":memory:") return;
+  if (path.includes("/")) ensurePrivateDir(dirname(path));
+  if (options.createFile) ensurePrivateFile(path);
 }

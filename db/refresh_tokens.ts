@@ -38,40 +38,57 @@ export async function createRefreshToken(
 }
 
 /**
- * Marks the token with `tokenHash` rotated and stores `nextHash` in its family, returning the
- * owner. The conditional update makes two concurrent uses of one token race safely: one wins,
- * the other counts as reuse and revokes the family.
+ * Marks the token with `tokenHash` rotated and stores its successor `next` in the same family,
+ * returning the owner.
+ *
+ * Two tabs refreshing at once present the same token: within `graceMs` of its rotation, a
+ * token is answered with the same successor again (the caller derives `next` from the token,
+ * so every concurrent answer is identical and no second live token appears). Presented after
+ * the window, a rotated token is reuse: the whole family is revoked.
  */
 export async function rotateRefreshToken(
   writer: Db,
   tokenHash: string,
   next: { tokenHash: string; expiresAt: number },
+  options: { graceMs: number; now?: number },
 ): Promise<{ user: Pick<User, "id" | "role" | "email">; familyId: string }> {
-  const now = Date.now();
-  const [row] = await writer.select().from(refreshTokens)
-    .where(eq(refreshTokens.tokenHash, tokenHash)).limit(1);
+  const now = options.now ?? Date.now();
+  let row = await findToken(writer, tokenHash);
   if (!row || row.revokedAt !== null) throw new RefreshTokenInvalidError("Unknown refresh token");
-  if (row.rotatedAt !== null) {
+  if (row.rotatedAt === null) {
+    if (row.expiresAt <= now) throw new RefreshTokenInvalidError("Expired refresh token");
+    const claimed = await writer.update(refreshTokens).set({ rotatedAt: now })
+      .where(and(
+        eq(refreshTokens.id, row.id),
+        isNull(refreshTokens.rotatedAt),
+        isNull(refreshTokens.revokedAt),
+      ))
+      .returning({ id: refreshTokens.id });
+    // Lost the race to a concurrent refresh of the same token: the grace rule decides below.
+    if (claimed.length === 0) row = await findToken(writer, tokenHash);
+  }
+  if (!row || row.revokedAt !== null) throw new RefreshTokenInvalidError("Unknown refresh token");
+  if (row.rotatedAt !== null && now - row.rotatedAt > options.graceMs) {
     await revokeRefreshTokenFamily(writer, row.familyId);
     throw new RefreshTokenReusedError(`Refresh token family "${row.familyId}" reused`);
   }
-  if (row.expiresAt <= now) throw new RefreshTokenInvalidError("Expired refresh token");
-  const claimed = await writer.update(refreshTokens).set({ rotatedAt: now })
-    .where(and(
-      eq(refreshTokens.id, row.id),
-      isNull(refreshTokens.rotatedAt),
-      isNull(refreshTokens.revokedAt),
-    ))
-    .returning({ id: refreshTokens.id });
-  if (claimed.length === 0) {
-    await revokeRefreshTokenFamily(writer, row.familyId);
-    throw new RefreshTokenReusedError(`Refresh token family "${row.familyId}" reused`);
-  }
-  await createRefreshToken(writer, { userId: row.userId, familyId: row.familyId, ...next });
+  // Whoever gets here first stores the successor; concurrent answers find it there.
+  await writer.insert(refreshTokens).values({
+    id: crypto.randomUUID(),
+    userId: row.userId,
+    familyId: row.familyId,
+    ...next,
+    createdAt: now,
+  }).onConflictDoNothing({ target: refreshTokens.tokenHash });
   const [user] = await writer.select({ id: users.id, role: users.role, email: users.email })
     .from(users).where(eq(users.id, row.userId)).limit(1);
   if (!user) throw new RefreshTokenInvalidError("Refresh token of a deleted user");
   return { user, familyId: row.familyId };
+}
+
+function findToken(writer: Db, tokenHash: string) {
+  return writer.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, tokenHash))
+    .limit(1).then(([row]) => row);
 }
 
 /** Revokes every token of a family (logout, reuse). */

@@ -5,7 +5,7 @@
  */
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { requestIdOf, SECURITY_HEADERS } from "../edge/http/middleware.ts";
+import { pathForLog, requestIdOf, SECURITY_HEADERS } from "../edge/http/middleware.ts";
 import { type ErrorStatus, findAppError } from "../edge/platform/errors.ts";
 import { errorFields, type Logger } from "../edge/platform/log.ts";
 import type { Department } from "./ui/navigation.ts";
@@ -84,7 +84,7 @@ function describeInternalError(error: unknown, c: Context, logger: Logger): Erro
   logger.error("request failed", {
     requestId,
     method: c.req.method,
-    path: c.req.path,
+    path: pathForLog(c.req.path),
     status,
     ...errorFields(error),
   });

@@ -3,7 +3,8 @@ import type { ReadinessReport } from "../edge/platform/readiness.ts";
 
 /**
  * Liveness (no dependency calls; names the instance that answered, which tells `deno serve
- * --parallel` workers apart) and readiness (cached dependency checks).
+ * --parallel` workers apart) and readiness (cached dependency checks): 200 while this instance
+ * can serve (`status` "ok" or "degraded", with what is `down`), 503 when it cannot.
  */
 export function healthRoutes(
   deps: { readiness: () => Promise<ReadinessReport>; instance: string },

@@ -1,15 +1,29 @@
 import { Hono } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
 import type { Database } from "../db/client.ts";
 import { countOutboxRows } from "../db/outbox.ts";
 import type { CacheMetrics } from "../edge/cache/metrics.ts";
 import type { CapacityMetrics } from "../edge/platform/capacity_metrics.ts";
 
-/** `GET /metrics` in the Prometheus text format: cache counters, capacity, the outbox's backlog. */
+/**
+ * `GET /metrics` in the Prometheus text format (cache counters, capacity, the outbox's backlog),
+ * for a scraper holding `METRICS_TOKEN` (compared in constant time by hono's bearer-auth).
+ * Without a configured token the route does not exist (404): counters describe traffic and cache
+ * behaviour, nothing a stranger needs, and Deno Deploy offers no second, private listener to put
+ * them on.
+ */
 export function metricsRoutes(
-  deps: { cache: { metrics: CacheMetrics }; capacity?: CapacityMetrics; database?: Database },
+  deps: {
+    cache: { metrics: CacheMetrics };
+    config: { metricsToken?: string };
+    capacity?: CapacityMetrics;
+    database?: Database;
+  },
 ): Hono {
   const app = new Hono();
-  app.get("/metrics", async (c) => {
+  const token = deps.config.metricsToken;
+  if (token === undefined) return app;
+  app.get("/metrics", bearerAuth({ token, realm: "metrics" }), async (c) => {
     c.header("Cache-Control", "no-store");
     const text = deps.cache.metrics.render() + (deps.capacity?.render() ?? "") +
       await outboxMetrics(deps.database);

@@ -1,3 +1,4 @@
+import type { Context } from "hono";
 import type { z } from "zod";
 import { InvalidParameterError } from "../edge/platform/errors.ts";
 
@@ -25,4 +26,26 @@ export async function parseJsonBody<T extends z.ZodType>(
     throw new InvalidParameterError("body", "body must be a JSON object");
   }
   return parseWith(schema, body);
+}
+
+/** What a shopper sees when a form post cannot be read at all (a broken multipart boundary). */
+export const UNREADABLE_FORM_MESSAGE = "We couldn't read that form. Please try again.";
+
+/**
+ * Reads a url-encoded or multipart form body as its text fields. A body that cannot be parsed
+ * (multipart without a usable boundary, a truncated part) is a 400 on the field "body", never a
+ * 500: the platform's form parser throws a bare `TypeError` for those.
+ */
+export async function parseFormBody(c: Context): Promise<Record<string, string>> {
+  let form: Record<string, unknown>;
+  try {
+    form = await c.req.parseBody();
+  } catch {
+    throw new InvalidParameterError("body", UNREADABLE_FORM_MESSAGE);
+  }
+  const fields: Record<string, string> = {};
+  for (const [name, value] of Object.entries(form)) {
+    if (typeof value === "string") fields[name] = value;
+  }
+  return fields;
 }

@@ -75,6 +75,8 @@ Deno.test("[main] catalog reads outrank personal routes and writes under load; p
   assert.equal(priority("PUT", "/api/admin/products/1/price"), "low");
 });
 
+const METRICS_TOKEN = "main-test-metrics-token-0123";
+
 Deno.test("[main] the shop closes a silent connection after HEADER_TIMEOUT_MS and reports it in /metrics", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "shop-main-" });
   const child = new Deno.Command(Deno.execPath(), {
@@ -86,6 +88,7 @@ Deno.test("[main] the shop closes a silent connection after HEADER_TIMEOUT_MS an
       SEED_IF_EMPTY: "false",
       HEADER_TIMEOUT_MS: "500",
       IDLE_TIMEOUT_MS: "800",
+      METRICS_TOKEN: METRICS_TOKEN,
     },
     stdout: "null",
     stderr: "piped",
@@ -104,7 +107,9 @@ Deno.test("[main] the shop closes a silent connection after HEADER_TIMEOUT_MS an
     ]);
     assert.ok(closed, "a connection that sends nothing is closed");
     assert.ok(performance.now() - started >= 500);
-    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`, {
+      headers: { Authorization: `Bearer ${METRICS_TOKEN}` },
+    })).text();
     assert.match(metrics, /^shop_connections_closed_header_timeout_total [1-9]/m);
     assert.match(metrics, /^shop_requests_in_flight \d+$/m);
     assert.match(metrics, /^shop_process_resident_memory_bytes \d+$/m);

@@ -28,7 +28,13 @@ export class InvalidCredentialsError extends AppError {
   }
 }
 
-export type AuthRule = "loginIp" | "loginAccount" | "registerIp" | "registerAccount" | "refreshIp";
+export type AuthRule =
+  | "loginIp"
+  | "loginAccountIp"
+  | "loginAccount"
+  | "registerIp"
+  | "registerAccount"
+  | "refreshIp";
 
 export interface Auth {
   tokens: AccessTokens;
@@ -36,6 +42,14 @@ export interface Auth {
   passwords: PasswordHasher;
   limiter: RateLimiter<AuthRule>;
   refreshTtlSeconds: number;
+  /** How long a just-rotated refresh token is still answered with its successor (ms). */
+  refreshGraceMs: number;
+  /**
+   * The refresh token that replaces `presented`: an HMAC of it under a key derived from the
+   * signing key, so every instance answering concurrent refreshes of one token computes the
+   * same successor, and nobody without the key can compute it from a stolen old token.
+   */
+  successorToken(presented: string): Promise<{ token: string; hash: string }>;
   /** Origins allowed on cookie-authenticated posts; `undefined`: the request's own origin. */
   trustedOrigins?: string[];
   close(): Promise<void>;
@@ -65,6 +79,7 @@ export async function createAuth(
     ttlSeconds: settings.accessTokenTtlSeconds,
   });
   const hashConcurrency = settings.hashConcurrency ?? defaultHashConcurrency();
+  const successorKey = await deriveSuccessorKey(keys[0]);
   const passwords = options.passwords ?? await createPasswordHasher({
     algorithm: passwordAlgorithm(settings.passwordHasher, hashConcurrency, logger),
     maxConcurrent: hashConcurrency,
@@ -78,6 +93,7 @@ export async function createAuth(
     logger,
     rules: {
       loginIp: limits.loginPerIp,
+      loginAccountIp: limits.loginPerAccountIp,
       loginAccount: limits.loginPerAccount,
       registerIp: limits.registerPerIp,
       registerAccount: limits.registerPerAccount,
@@ -97,6 +113,12 @@ export async function createAuth(
     passwords,
     limiter,
     refreshTtlSeconds: settings.refreshTokenTtlSeconds,
+    refreshGraceMs: settings.refreshGraceSeconds * 1000,
+    async successorToken(presented) {
+      const mac = await crypto.subtle.sign("HMAC", successorKey, encoder.encode(presented));
+      const token = base64url.encode(new Uint8Array(mac));
+      return { token, hash: await sha256Hex(token) };
+    },
     trustedOrigins: settings.trustedOrigins,
     async close() {
       await denylist.close();
@@ -126,6 +148,31 @@ function passwordAlgorithm(
   return wasm;
 }
 
+const encoder = new TextEncoder();
+
+/** An HMAC key for refresh-token successors, separated from the signing key by HKDF's label. */
+async function deriveSuccessorKey(signingKey: JWK): Promise<CryptoKey> {
+  const material = await crypto.subtle.importKey(
+    "raw",
+    encoder.encode(signingKey.d),
+    "HKDF",
+    false,
+    ["deriveKey"],
+  );
+  return await crypto.subtle.deriveKey(
+    {
+      name: "HKDF",
+      hash: "SHA-256",
+      salt: new Uint8Array(),
+      info: encoder.encode("edge-shop refresh-token successor v1"),
+    },
+    material,
+    { name: "HMAC", hash: "SHA-256", length: 256 },
+    false,
+    ["sign"],
+  );
+}
+
 /** Trims and lower-cases an email address. */
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
@@ -139,6 +186,6 @@ export async function newRefreshToken(): Promise<{ token: string; hash: string }
 
 /** Hex SHA-256 of `value`: how refresh tokens are stored and emails keyed in rate limits. */
 export async function sha256Hex(value: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
+  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(value));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -7,14 +7,16 @@
  * logout refuses the token at once — and then the shared store: Redis when configured (a sorted
  * set scored by logout time), otherwise Deno KV (also the fallback when Redis fails). Every
  * `pollMs` each instance pulls entries added since its last poll, so other instances refuse the
- * token within one poll interval (1 s by default). A Redis round trip per request would cost more
- * than the 15-minute token lifetime risk it closes.
+ * token within one poll interval plus one round trip to the shared store (250 ms by default: one
+ * small KV range read and one Redis ZRANGE per instance, four times a second). A Redis round trip
+ * per request would cost more than the 15-minute token lifetime risk it closes.
  *
  * The Map is bounded by time, not count: entries go when their token expires (≤ the access-token
  * lifetime), so its size is at most "logouts per token lifetime".
  */
 import type { Redis } from "@upstash/redis";
 import type { RevokedTokens } from "./middleware.ts";
+import { createOutageBreaker } from "../platform/breaker.ts";
 import { errorFields, type Logger } from "../platform/log.ts";
 import { denylistKeys } from "../keys.ts";
 
@@ -44,6 +46,12 @@ export interface DenylistOptions {
 /** Creates the denylist and loads the entries still in force; starts polling. */
 export async function createDenylist(options: DenylistOptions): Promise<Denylist> {
   const { kv, redis, logger } = options;
+  // While Redis is down, polls and logouts use KV alone: one log line per outage, not per poll.
+  const redisHealth = createOutageBreaker({
+    what: "denylist: redis",
+    fallback: "using kv alone",
+    logger,
+  });
   const entries = new Map<string, number>();
   const maxTtlMs = options.maxTtlSeconds * 1000;
   let lastPoll = Date.now() - maxTtlMs;
@@ -85,11 +93,14 @@ export async function createDenylist(options: DenylistOptions): Promise<Denylist
     // KV always: it holds what was written while Redis was unreachable.
     await pollKv(since);
     if (redis) {
+      // Skipped or failed: keep lastPoll, so the next poll that reaches Redis covers the gap.
+      if (!redisHealth.allow()) return;
       try {
         await pollRedis(since);
+        redisHealth.succeed();
       } catch (error) {
-        logger?.warn("denylist poll from redis failed", errorFields(error));
-        return; // keep lastPoll, so the next poll covers this gap
+        redisHealth.fail(error);
+        return;
       }
     }
     lastPoll = started;
@@ -116,15 +127,16 @@ export async function createDenylist(options: DenylistOptions): Promise<Denylist
       remember(jti, exp);
       const now = Date.now();
       const expireIn = Math.max(1000, exp * 1000 - now);
-      if (redis) {
+      if (redis && redisHealth.allow()) {
         try {
           await redis.multi()
             .zadd(denylistKeys.redis, { score: now, member: `${jti}:${exp}` })
             .zremrangebyscore(denylistKeys.redis, 0, now - maxTtlMs - POLL_OVERLAP_MS)
             .exec();
+          redisHealth.succeed();
           return;
         } catch (error) {
-          logger?.warn("denylist write to redis failed, using kv", errorFields(error));
+          redisHealth.fail(error);
         }
       }
       await kv.set(denylistKeys.kvEntry(now, jti), exp, { expireIn });

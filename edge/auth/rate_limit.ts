@@ -1,6 +1,15 @@
 /**
- * Sliding-window rate limits shared by every instance: `@upstash/ratelimit` over Redis when it
- * is configured, an equivalent Deno KV limiter otherwise.
+ * Fixed-window rate limits shared by every instance: `@upstash/ratelimit` over Redis when it is
+ * configured, the same algorithm over Deno KV otherwise.
+ *
+ * Why fixed windows: the wait they announce is exact. When a window is full, the next one starts
+ * empty at `reset`, so `Retry-After` is the real wait; a sliding window also weighs the previous
+ * window, so a shopper who waited the announced `reset` could still be refused (seen: "23 s",
+ * then still 429 after 56). The price is a burst of up to twice the limit across a boundary.
+ *
+ * Hits can be refunded: a login counts a hit before the password is checked and gives it back
+ * when the password was right, so only failed attempts count and a burst of parallel guesses is
+ * still bounded by the counter, not by a check-then-count race.
  *
  * Redis down or slow (the client gives up after REDIS_TIMEOUT_MS): we fail open to the KV
  * limiter rather than to "allow everything" or "refuse everything". KV still bounds a brute-force
@@ -9,6 +18,7 @@
  */
 import { Ratelimit } from "@upstash/ratelimit";
 import type { Redis } from "@upstash/redis";
+import { createOutageBreaker } from "../platform/breaker.ts";
 import { errorFields, type Logger } from "../platform/log.ts";
 import { rateLimitKeys } from "../keys.ts";
 import { AppError } from "../platform/errors.ts";
@@ -47,8 +57,14 @@ export class RateLimitedError extends AppError {
 export interface RateLimiter<R extends string> {
   /** Counts one hit of `identifier` against `rule`. */
   limit(rule: R, identifier: string): Promise<RateLimitResult>;
-  /** Counts one hit for each pair; throws `RateLimitedError` when any is over its limit. */
-  enforce(hits: Array<[R, string]>): Promise<void>;
+  /** Gives back one hit of `identifier` counted against `rule` (in the current window). */
+  refund(rule: R, identifier: string): Promise<void>;
+  /**
+   * Counts one hit for each pair, in order, and stops at the first refusal, giving back the
+   * hits already counted, so a request refused by one limit spends nothing of the others; throws
+   * `RateLimitedError` with that limit's wait. Resolves with a refund of all of them.
+   */
+  enforce(hits: Array<[R, string]>): Promise<{ refund(): Promise<void> }>;
 }
 
 export interface RateLimiterOptions<R extends string> {
@@ -66,6 +82,12 @@ export function createRateLimiter<R extends string>(
 ): RateLimiter<R> {
   const { kv, redis, logger, rules } = options;
   const prefix = options.prefix ?? rateLimitKeys.defaultPrefix;
+  // While Redis is down, limits go straight to KV: one log line per outage, not per login.
+  const redisHealth = createOutageBreaker({
+    what: "rate limit: redis",
+    fallback: "using kv",
+    logger,
+  });
   const upstash = new Map<R, Ratelimit>();
   if (redis) {
     for (const [name, rule] of Object.entries(rules) as Array<[R, RateLimitRule]>) {
@@ -73,9 +95,12 @@ export function createRateLimiter<R extends string>(
         name,
         new Ratelimit({
           redis,
-          limiter: Ratelimit.slidingWindow(rule.limit, `${rule.windowSeconds} s`),
+          limiter: Ratelimit.fixedWindow(rule.limit, `${rule.windowSeconds} s`),
           prefix: rateLimitKeys.redisPrefix(prefix, name),
           analytics: false,
+          // Its in-process block list is an unbounded Map keyed by identifier (any email an
+          // attacker sends), and it would not see refunds made on other instances.
+          ephemeralCache: false,
           // 0: no "allow on timeout" — the Redis client's own timeout throws, and we fall back.
           timeout: 0,
         }),
@@ -83,76 +108,96 @@ export function createRateLimiter<R extends string>(
     }
   }
 
-  async function limit(rule: R, identifier: string): Promise<RateLimitResult> {
+  async function count(rule: R, identifier: string, rate: 1 | -1): Promise<RateLimitResult> {
     const limiter = upstash.get(rule);
-    if (limiter) {
+    if (limiter && redisHealth.allow()) {
       try {
-        const { success, limit, remaining, reset } = await limiter.limit(identifier);
-        if (Number.isFinite(remaining) && Number.isFinite(reset)) {
-          return { success, limit, remaining: Math.max(0, remaining), reset };
+        const { success, limit, remaining, reset } = await limiter.limit(identifier, { rate });
+        if (!Number.isFinite(remaining) || !Number.isFinite(reset)) {
+          throw new TypeError(`Malformed answer from Redis for rule "${rule}"`);
         }
-        logger?.warn("rate limit: malformed redis answer, using kv", { rule });
+        redisHealth.succeed();
+        return { success, limit, remaining: Math.max(0, remaining), reset };
       } catch (error) {
-        logger?.warn("rate limit: redis unavailable, using kv", { rule, ...errorFields(error) });
+        redisHealth.fail(error);
       }
     }
-    return await kvSlidingWindow(
+    return await kvFixedWindow(
       kv,
       { scope: rateLimitKeys.kvScope(prefix, rule), identifier },
       rules[rule],
+      { refund: rate < 0 },
     );
   }
 
+  const limit = (rule: R, identifier: string) => count(rule, identifier, 1);
+  const refund = async (rule: R, identifier: string) => {
+    await count(rule, identifier, -1);
+  };
+
   return {
     limit,
+    refund,
     async enforce(hits) {
-      const results = await Promise.all(hits.map(([rule, id]) => limit(rule, id)));
-      const refused = results.filter((r) => !r.success);
-      if (refused.length > 0) {
-        refused.sort((a, b) => b.reset - a.reset);
-        throw new RateLimitedError(refused[0]);
+      const counted: Array<[R, string]> = [];
+      // A refund that cannot be written costs the shopper one counted attempt, never an answer.
+      const refundAll = () =>
+        Promise.all(counted.map(([rule, id]) =>
+          refund(rule, id).catch((error) => {
+            logger?.warn("rate limit: refund not written", { rule, ...errorFields(error) });
+          })
+        ));
+      for (const [rule, id] of hits) {
+        const result = await limit(rule, id);
+        if (!result.success) {
+          await refundAll();
+          throw new RateLimitedError(result);
+        }
+        counted.push([rule, id]);
       }
+      return {
+        async refund() {
+          await refundAll();
+        },
+      };
     },
   };
 }
 
 /**
- * The sliding-window approximation Upstash uses (previous window weighted by how much of it
- * still overlaps, plus the current window), over KV.
- *
- * Counting is an atomic `sum`, which never conflicts: every concurrent hit on one key (a whole
- * office behind one address, or a load test) costs one write and one read, with no retry loop
- * that could stall under contention or refuse for want of a winner. The hit is counted before
- * the decision, so a refused hit counts too.
+ * A fixed window over KV: hits and refunds are two atomic `sum` counters per window, which never
+ * conflict, so every concurrent hit on one key (a whole office behind one address, or a load
+ * test) costs one write and one read, with no retry loop that could stall under contention or
+ * refuse for want of a winner. Refused hits count too, but only until the window ends, which is
+ * exactly the announced `reset`.
  *
  * Sums cannot carry an expiry, so counters are keyed `[...scope, window, identifier]`: the first
  * hit of a new window deletes the window before last, one bounded range under one prefix (never
  * a scan of the keyspace). Live counters are at most two windows' worth of identifiers.
  */
-export async function kvSlidingWindow(
+export async function kvFixedWindow(
   kv: Deno.Kv,
   key: { scope: Deno.KvKey; identifier: string },
   rule: RateLimitRule,
-  now = Date.now(),
+  options: { refund?: boolean; now?: number } = {},
 ): Promise<RateLimitResult> {
+  const now = options.now ?? Date.now();
   const windowMs = rule.windowSeconds * 1000;
   const window = Math.floor(now / windowMs);
-  const currentKey = [...key.scope, window, key.identifier];
-  const counted = await kv.atomic().sum(currentKey, 1n).commit();
+  const hitsKey = [...key.scope, window, key.identifier];
+  const refundsKey = [...key.scope, window, key.identifier, "refunds"];
+  const counted = await kv.atomic().sum(options.refund ? refundsKey : hitsKey, 1n).commit();
   if (!counted.ok) throw new Error("Rate limit counter was not written");
-  const [previous, current] = await kv.getMany<[Deno.KvU64, Deno.KvU64]>([
-    [...key.scope, window - 1, key.identifier],
-    currentKey,
-  ]);
-  if (current.value?.value === 1n) dropWindow(kv, [...key.scope, window - 2]);
-  const elapsed = (now % windowMs) / windowMs;
-  const used = Math.floor(Number(previous.value?.value ?? 0n) * (1 - elapsed)) +
-    Number(current.value?.value ?? 1n);
+  const [hits, refunds] = await kv.getMany<[Deno.KvU64, Deno.KvU64]>([hitsKey, refundsKey]);
+  if (!options.refund && hits.value?.value === 1n) dropWindow(kv, [...key.scope, window - 2]);
+  const used = Math.max(
+    0,
+    Number(hits.value?.value ?? 0n) - Number(refunds.value?.value ?? 0n),
+  );
   const reset = (window + 1) * windowMs;
   if (used > rule.limit) return { success: false, limit: rule.limit, remaining: 0, reset };
   return { success: true, limit: rule.limit, remaining: rule.limit - used, reset };
 }
-
 const droppedWindows = new Set<string>();
 
 /** Deletes every counter of one finished window, in the background, once per process. */

@@ -180,7 +180,7 @@ export async function loadSigningKeys(
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
   const keys = [await generateSigningKey()];
-  await Deno.mkdir(dirname(path), { recursive: true });
+  await Deno.mkdir(dirname(path), { recursive: true, mode: 0o700 });
   // createNew: if another process won the race, use its keys rather than overwrite them.
   try {
     await Deno.writeTextFile(path, JSON.stringify(keys), { mode: 0o600, createNew: true });

@@ -99,7 +99,7 @@ export function withDeadline<Info>(
       logger[ms > slowMs ? "warn" : "debug"]("request", {
         requestId: response.headers.get("x-request-id") ?? undefined,
         method: request.method,
-        path: new URL(request.url).pathname,
+        path: pathForLog(new URL(request.url).pathname),
         status: response.status,
         ms,
       });
@@ -117,8 +117,10 @@ declare module "hono" {
 const REQUEST_ID = /^[\w\-.:]{1,128}$/;
 
 /**
- * The request's id: the caller's `X-Request-Id` when it looks sane, else a new UUID, made only
- * when something needs it (an error answer, a log line) rather than on every request.
+ * The request's id: the caller's `X-Request-Id` when it is a plain token (letters, digits,
+ * `_-.:`, at most 128), else a new UUID, made only when something needs it (an error answer, a
+ * log line) rather than on every request. Every log line and header that carries a request id
+ * takes it from here, so a client cannot put newlines, quotes or megabytes into either.
  */
 export function requestIdOf(c: Context): string {
   let id = c.get("requestId");
@@ -128,4 +130,12 @@ export function requestIdOf(c: Context): string {
     c.set("requestId", id);
   }
   return id;
+}
+
+/** Longest request path a log line quotes; the rest of a 16 KiB URL says nothing more. */
+const LOGGED_PATH_MAX = 200;
+
+/** A request path as log lines quote it: cut to a bounded length (JSON escapes the rest). */
+export function pathForLog(path: string): string {
+  return path.length > LOGGED_PATH_MAX ? `${path.slice(0, LOGGED_PATH_MAX)}…` : path;
 }

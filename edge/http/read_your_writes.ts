@@ -1,5 +1,6 @@
 import { getCookie, setCookie } from "hono/cookie";
 import { createMiddleware } from "hono/factory";
+import { isHttpsRequest, type ProxySettings } from "./proxy.ts";
 
 /** Cookie holding the time of this browser's last successful write. */
 export const RECENT_WRITE_COOKIE = "last_write";
@@ -13,7 +14,9 @@ export type ReadYourWritesEnv = { Variables: { recentWrite: boolean } };
  * while it is fresh `c.var.recentWrite` is true so the shopper's own reads go to the primary
  * (`database.readerFor`). Forging the cookie only sends that client's reads to the primary.
  */
-export function readYourWrites(options: { windowMs: number; now?: () => number }) {
+export function readYourWrites(
+  options: { windowMs: number; proxy: ProxySettings; now?: () => number },
+) {
   const now = options.now ?? Date.now;
   const maxAgeSeconds = Math.ceil(options.windowMs / 1000);
   return createMiddleware<ReadYourWritesEnv>(async (c, next) => {
@@ -25,7 +28,8 @@ export function readYourWrites(options: { windowMs: number; now?: () => number }
         path: "/",
         httpOnly: true,
         sameSite: "Lax",
-        secure: new URL(c.req.url).protocol === "https:",
+        // Secure whenever the shopper's connection is HTTPS, also behind a TLS-terminating proxy.
+        secure: isHttpsRequest(c, options.proxy),
         maxAge: maxAgeSeconds,
       });
     }

@@ -47,6 +47,8 @@ export interface Config {
   upstash?: { url: string; token: string; timeoutMs: number };
   /** Seeds the demo catalog when the database has no products. */
   seedIfEmpty: boolean;
+  /** Bearer token that `/metrics` requires; `undefined`: `/metrics` is not served (404). */
+  metricsToken?: string;
   http: {
     requestTimeoutMs: number;
     bodyLimitBytes: number;
@@ -59,6 +61,12 @@ export interface Config {
     headerTimeoutMs: number;
     /** A keep-alive connection must send its next request head within this. */
     idleTimeoutMs: number;
+    /** A TLS-terminating proxy in front: believe its X-Forwarded-Proto and X-Forwarded-For. */
+    trustProxy: boolean;
+    /** Every request arrives over HTTPS whatever its URL says (Deno Deploy). */
+    httpsOnly: boolean;
+    /** How long `/readyz` reuses one evaluation of the dependency checks. */
+    readinessCacheMs: number;
     admission: AdmissionConfig;
   };
   auth: AuthConfig;
@@ -189,7 +197,7 @@ export interface AdmissionConfig {
   highPriorityLagMs: number;
 }
 
-/** A sliding-window limit: `limit` requests per `windowSeconds`. */
+/** A fixed-window limit: `limit` requests per `windowSeconds`. */
 export interface RateLimitRule {
   limit: number;
   windowSeconds: number;
@@ -202,6 +210,11 @@ export interface AuthConfig {
   signingKeys?: JsonWebKey[];
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  /**
+   * How long a just-rotated refresh token may still be presented (two tabs refreshing at once)
+   * and answered with the same successor instead of counting as reuse; 0 turns it off.
+   */
+  refreshGraceSeconds: number;
   /** Password hashes in flight at once; default cores − 1 (at least 1). */
   hashConcurrency?: number;
   /** Password hashes allowed to wait beyond those in flight before answering 503. */
@@ -214,8 +227,13 @@ export interface AuthConfig {
   passwordHasher: PasswordHasherKind;
   /** Allowed Origin values for cookie-authenticated posts; default: the request's own origin. */
   trustedOrigins?: string[];
+  /** Fixed windows; the three login limits count failed attempts only. */
   rateLimits: {
+    /** Failed logins from one address, whatever the account (password spraying). */
     loginPerIp: RateLimitRule;
+    /** Failed logins of one account from one address: what slows a guesser at the door. */
+    loginPerAccountIp: RateLimitRule;
+    /** Failed logins of one account from every address together: a much higher ceiling. */
     loginPerAccount: RateLimitRule;
     registerPerIp: RateLimitRule;
     registerPerAccount: RateLimitRule;
@@ -287,6 +305,7 @@ export function loadConfig(env: Env): Config {
       }
       : undefined,
     seedIfEmpty: boolean(env, "SEED_IF_EMPTY", !edge),
+    metricsToken: bearerToken(env, "METRICS_TOKEN", 16),
     http: {
       requestTimeoutMs: integer(env, "REQUEST_TIMEOUT_MS", 10_000, { min: 100, max: 120_000 }),
       bodyLimitBytes: integer(env, "BODY_LIMIT_BYTES", 64 * 1024, { min: 1024, max: 10 << 20 }),
@@ -295,6 +314,9 @@ export function loadConfig(env: Env): Config {
       maxConnections: integer(env, "MAX_CONNECTIONS", 12_000, { min: 1, max: 1_000_000 }),
       headerTimeoutMs: integer(env, "HEADER_TIMEOUT_MS", 10_000, { min: 100, max: 600_000 }),
       idleTimeoutMs: integer(env, "IDLE_TIMEOUT_MS", 15_000, { min: 100, max: 600_000 }),
+      trustProxy: boolean(env, "TRUST_PROXY", false),
+      httpsOnly: onDeploy,
+      readinessCacheMs: integer(env, "READINESS_CACHE_MS", 5000, { min: 0, max: 60_000 }),
       admission: {
         maxInFlight: integer(env, "MAX_IN_FLIGHT", 256, { min: 1, max: 100_000 }),
         queueLimit: integer(env, "ADMISSION_QUEUE", 1024, { min: 0, max: 100_000 }),
@@ -425,12 +447,13 @@ function authConfig(env: Env, mode: RuntimeMode): AuthConfig {
       min: 300,
       max: 365 * 86400,
     }),
+    refreshGraceSeconds: integer(env, "AUTH_REFRESH_GRACE_SECONDS", 15, { min: 0, max: 120 }),
     hashConcurrency: concurrency === undefined
       ? undefined
       : integer(env, "AUTH_HASH_CONCURRENCY", 1, { min: 1, max: 64 }),
     hashQueue: integer(env, "AUTH_HASH_QUEUE", 64, { min: 0, max: 10_000 }),
     hashMaxWaitMs: integer(env, "AUTH_HASH_MAX_WAIT_MS", 5000, { min: 0, max: 60_000 }),
-    denylistPollMs: integer(env, "AUTH_DENYLIST_POLL_MS", 1000, { min: 100, max: 60_000 }),
+    denylistPollMs: integer(env, "AUTH_DENYLIST_POLL_MS", 250, { min: 50, max: 60_000 }),
     passwordHasher: oneOf(
       env,
       "AUTH_PASSWORD_HASHER",
@@ -440,7 +463,14 @@ function authConfig(env: Env, mode: RuntimeMode): AuthConfig {
     trustedOrigins: text(env, "AUTH_TRUSTED_ORIGINS")?.split(",").map((o) => o.trim()),
     rateLimits: {
       loginPerIp: rateLimit(env, "RATE_LIMIT_LOGIN_IP", { limit: 10, windowSeconds: 60 }),
-      loginPerAccount: rateLimit(env, "RATE_LIMIT_LOGIN_ACCOUNT", { limit: 5, windowSeconds: 60 }),
+      loginPerAccountIp: rateLimit(env, "RATE_LIMIT_LOGIN_ACCOUNT_IP", {
+        limit: 5,
+        windowSeconds: 60,
+      }),
+      loginPerAccount: rateLimit(env, "RATE_LIMIT_LOGIN_ACCOUNT", {
+        limit: 100,
+        windowSeconds: 3600,
+      }),
       registerPerIp: rateLimit(env, "RATE_LIMIT_REGISTER_IP", { limit: 5, windowSeconds: 60 }),
       registerPerAccount: rateLimit(env, "RATE_LIMIT_REGISTER_ACCOUNT", {
         limit: 3,
@@ -575,6 +605,18 @@ function integer(
     );
   }
   return value;
+}
+
+/** A bearer token: long enough not to be guessed, and only characters a header can carry. */
+function bearerToken(env: Env, name: string, minLength: number): string | undefined {
+  const raw = text(env, name);
+  if (raw === undefined) return undefined;
+  if (raw.length < minLength || !/^[\w\-.~+/]+=*$/.test(raw)) {
+    throw new ConfigError(
+      `${name} must be at least ${minLength} characters of A-Z, a-z, 0-9, -._~+/ (e.g. openssl rand -hex 32)`,
+    );
+  }
+  return raw;
 }
 
 function boolean(env: Env, name: string, fallback: boolean): boolean {

@@ -1,9 +1,20 @@
-/** Result of one readiness evaluation, as served by `GET /readyz`. */
-import { withTimeout } from "./timeout.ts";
+/** Readiness of this instance and its dependencies, as served by `GET /readyz`. */
+import { AppError } from "./errors.ts";
+import { TimeoutError, withTimeout } from "./timeout.ts";
+
+export type CheckResults = Record<string, { ok: boolean; error?: string }>;
 
 export interface ReadinessReport {
+  /**
+   * `ok`: every dependency answers; `degraded`: some do not, but this instance still serves
+   * (named in `down`); `unavailable`: it cannot serve its essential traffic.
+   */
+  status: "ok" | "degraded" | "unavailable";
+  /** Whether a load balancer should send traffic here (`status` is not `unavailable`). */
   ready: boolean;
-  checks: Record<string, { ok: boolean; error?: string }>;
+  /** The failing checks, e.g. `["primary"]` while writes are refused. */
+  down: string[];
+  checks: CheckResults;
   checkedAt: string;
 }
 
@@ -12,6 +23,8 @@ export interface ReadinessOptions {
   cacheMs?: number;
   /** Budget for each check before it counts as failed. */
   timeoutMs?: number;
+  /** Whether the instance can serve with these results; default: only when every check passes. */
+  serves?: (checks: CheckResults) => boolean;
   now?: () => number;
 }
 
@@ -20,6 +33,8 @@ export interface ReadinessOptions {
  *
  * Results are cached for `cacheMs` and concurrent callers share one evaluation, so a fleet of
  * load balancers probing every second costs each dependency at most one call per window.
+ * Failures are reported by our own message (timeouts, unavailable dependencies) or by the error's
+ * name: a driver's message can name internal hosts, and this report is public.
  *
  * @example
  * const probe = createReadinessProbe({ database: () => db.ping() }, { cacheMs: 5000 });
@@ -32,6 +47,8 @@ export function createReadinessProbe(
   const cacheMs = options.cacheMs ?? 5000;
   const timeoutMs = options.timeoutMs ?? 1000;
   const now = options.now ?? Date.now;
+  const serves = options.serves ??
+    ((results: CheckResults) => Object.values(results).every((result) => result.ok));
   let cached: { report: ReadinessReport; at: number } | undefined;
   let inFlight: Promise<ReadinessReport> | undefined;
 
@@ -42,16 +59,17 @@ export function createReadinessProbe(
           await withTimeout(check(), timeoutMs, name);
           return [name, { ok: true }] as const;
         } catch (error) {
-          return [name, {
-            ok: false,
-            error: error instanceof Error ? error.message : "failed",
-          }] as const;
+          return [name, { ok: false, error: describe(error) }] as const;
         }
       }),
     );
-    const results = Object.fromEntries(entries);
+    const results: CheckResults = Object.fromEntries(entries);
+    const down = entries.filter(([, result]) => !result.ok).map(([name]) => name);
+    const ready = serves(results);
     return {
-      ready: entries.every(([, result]) => result.ok),
+      status: down.length === 0 ? "ok" : ready ? "degraded" : "unavailable",
+      ready,
+      down,
       checks: results,
       checkedAt: new Date(now()).toISOString(),
     };
@@ -67,4 +85,9 @@ export function createReadinessProbe(
     });
     return inFlight;
   };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof TimeoutError || error instanceof AppError) return error.message;
+  return error instanceof Error ? error.name : "failed";
 }

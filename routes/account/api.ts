@@ -24,7 +24,7 @@ const profileSchema = z.object({
 /** Accounts over JSON: `/api/auth/register|login|refresh|logout|me`. */
 export function authApi(deps: AuthDeps): Hono<AuthEnv & ReadYourWritesEnv> {
   const app = new Hono<AuthEnv & ReadYourWritesEnv>();
-  app.use(csrfProtection(deps.auth));
+  app.use(csrfProtection(deps));
 
   app.post("/register", async (c) => {
     const credentials = await parseJsonBody(c.req.raw, credentialsSchema);

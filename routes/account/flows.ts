@@ -2,9 +2,7 @@
  * The steps of register, login, refresh and logout, shared by the JSON API and the HTML forms.
  */
 import type { Context } from "hono";
-import { getConnInfo } from "hono/deno";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { csrf } from "hono/csrf";
 import { z } from "zod";
 import type { Database } from "../../db/client.ts";
 import {
@@ -28,11 +26,14 @@ import {
   sha256Hex,
 } from "../../edge/auth/auth.ts";
 import type { Role } from "../../edge/auth/tokens.ts";
+import { crossOriginProtection } from "../../edge/http/csrf.ts";
+import { clientAddress, type ProxySettings } from "../../edge/http/proxy.ts";
 import { ACCOUNT_NAME_COOKIE } from "../../islands/cookies.ts";
 
 export interface AuthDeps {
   auth: Auth;
   database: Database;
+  config: { http: ProxySettings };
   /** Runs after a successful sign-in (the cart merges the browser's anonymous cart). */
   onSignIn?: (c: Context, userId: string) => Promise<void>;
   /** Runs on sign-out (the browser forgets the account's cart). */
@@ -59,18 +60,14 @@ export interface Session {
   user: { id: string; email: string; role: Role };
 }
 
-/** Origin check for cookie-authenticated posts (hono/csrf; JSON bodies need CORS anyway). */
-export function csrfProtection(auth: Auth) {
-  return csrf({ origin: auth.trustedOrigins });
+/** Origin check for cookie-authenticated posts (see edge/http/csrf.ts). */
+export function csrfProtection(deps: Pick<AuthDeps, "auth" | "config">) {
+  return crossOriginProtection({ ...deps.config.http, trustedOrigins: deps.auth.trustedOrigins });
 }
 
-/** The client's address for per-IP limits; "unknown" when there is no socket (tests). */
-export function clientIp(c: Context): string {
-  try {
-    return getConnInfo(c).remote.address ?? "unknown";
-  } catch {
-    return "unknown";
-  }
+/** The client's address for per-address limits. */
+function clientIp(deps: Pick<AuthDeps, "config">, c: Context): string {
+  return clientAddress(c, deps.config.http);
 }
 
 /**
@@ -84,7 +81,7 @@ export async function registerAccount(
 ): Promise<void> {
   const { auth, database } = deps;
   await auth.limiter.enforce([
-    ["registerIp", clientIp(c)],
+    ["registerIp", clientIp(deps, c)],
     ["registerAccount", await sha256Hex(credentials.email)],
   ]);
   const passwordHash = await auth.passwords.hash(credentials.password);
@@ -96,36 +93,54 @@ export async function registerAccount(
   }
 }
 
-/** Checks credentials and starts a session (new refresh-token family, cookie set on `c`). */
+/**
+ * Checks credentials and starts a session (new refresh-token family, cookie set on `c`).
+ *
+ * Only failed attempts count, against three limits in turn: this address (whatever the account),
+ * this account from this address, and this account from everywhere (a much higher ceiling). A
+ * guesser is slowed at their own address without locking the owner out of theirs; the ceiling
+ * bounds a guess spread over many addresses. A hit is counted before the password is checked and
+ * given back when it was right (or the check could not run), so parallel guesses stay bounded.
+ */
 export async function logIn(
   deps: AuthDeps,
   c: Context,
   credentials: Credentials,
 ): Promise<Session> {
   const { auth, database } = deps;
-  await auth.limiter.enforce([
-    ["loginIp", clientIp(c)],
-    ["loginAccount", await sha256Hex(credentials.email)],
+  const address = clientIp(deps, c);
+  const account = await sha256Hex(credentials.email);
+  const attempt = await auth.limiter.enforce([
+    ["loginIp", address],
+    ["loginAccountIp", `${account}/${address}`],
+    ["loginAccount", account],
   ]);
-  // The nearest copy first (in a far region the primary is a round trip away); it may lack an
-  // account registered a moment ago or hold an older password hash, so a miss asks the primary.
-  let user = await getUserByEmail(database.reader, credentials.email);
-  let result = await auth.passwords.verify(user?.passwordHash, credentials.password);
-  if (!user || !result.ok) {
-    const current = await getUserByEmail(database.writer, credentials.email);
-    if (current && current.passwordHash !== user?.passwordHash) {
-      user = current;
-      result = await auth.passwords.verify(user.passwordHash, credentials.password);
+  let user: Awaited<ReturnType<typeof getUserByEmail>>;
+  try {
+    // The nearest copy first (in a far region the primary is a round trip away); it may lack an
+    // account registered a moment ago or hold an older password hash, so a miss asks the primary.
+    user = await getUserByEmail(database.reader, credentials.email);
+    let result = await auth.passwords.verify(user?.passwordHash, credentials.password);
+    if (!user || !result.ok) {
+      const current = await getUserByEmail(database.writer, credentials.email);
+      if (current && current.passwordHash !== user?.passwordHash) {
+        user = current;
+        result = await auth.passwords.verify(user.passwordHash, credentials.password);
+      }
     }
+    if (!user || !result.ok) throw new InvalidCredentialsError();
+    if (result.needsRehash) {
+      await updateUserPasswordHash(
+        database.writer,
+        user.id,
+        await auth.passwords.hash(credentials.password),
+      );
+    }
+  } catch (error) {
+    if (!(error instanceof InvalidCredentialsError)) await attempt.refund();
+    throw error;
   }
-  if (!user || !result.ok) throw new InvalidCredentialsError();
-  if (result.needsRehash) {
-    await updateUserPasswordHash(
-      database.writer,
-      user.id,
-      await auth.passwords.hash(credentials.password),
-    );
-  }
+  await attempt.refund();
   const refresh = await newRefreshToken();
   await createRefreshToken(database.writer, {
     userId: user.id,
@@ -142,15 +157,15 @@ export async function logIn(
 /** Rotates the cookie's refresh token; reuse or an unknown token clears the cookie and throws. */
 export async function refreshSession(deps: AuthDeps, c: Context): Promise<Session> {
   const { auth, database } = deps;
-  await auth.limiter.enforce([["refreshIp", clientIp(c)]]);
+  await auth.limiter.enforce([["refreshIp", clientIp(deps, c)]]);
   const presented = getCookie(c, REFRESH_COOKIE);
   if (!presented) throw new InvalidCredentialsError();
-  const next = await newRefreshToken();
+  const next = await auth.successorToken(presented);
   try {
     const { user } = await rotateRefreshToken(database.writer, await sha256Hex(presented), {
       tokenHash: next.hash,
       expiresAt: Date.now() + auth.refreshTtlSeconds * 1000,
-    });
+    }, { graceMs: auth.refreshGraceMs });
     setRefreshCookie(c, next.token, auth.refreshTtlSeconds);
     return await session(auth, user);
   } catch (error) {
@@ -221,7 +236,7 @@ function clearRefreshCookie(c: Context) {
 
 /** Creates the configured admin, or resets its password and role (run at start-up). */
 export async function ensureAdminUser(
-  deps: AuthDeps,
+  deps: Pick<AuthDeps, "auth" | "database">,
   admin: { email: string; password: string },
 ): Promise<void> {
   const passwordHash = await deps.auth.passwords.hash(admin.password);

@@ -11,6 +11,7 @@ import type { Department } from "../ui/navigation.ts";
 import { Layout } from "../ui/pages.tsx";
 import { renderPage } from "../ui/render.tsx";
 import { describeClientError } from "../errors.ts";
+import { parseFormBody, UNREADABLE_FORM_MESSAGE } from "../validation.ts";
 import { safeNextPath } from "./page_shopper.ts";
 
 type Mode = "login" | "register";
@@ -121,7 +122,7 @@ export function accountPages(
   deps: AuthDeps & { departments?: () => Promise<Department[]> },
 ): Hono {
   const app = new Hono();
-  app.use("/account/*", csrfProtection(deps.auth));
+  app.use("/account/*", csrfProtection(deps));
   // The header's category menu; the forms still work when the catalog cannot be read.
   const menu = () => deps.departments?.().catch(() => undefined);
 
@@ -148,8 +149,17 @@ export function accountPages(
 
   for (const mode of ["login", "register"] as const) {
     app.post(`/account/${mode}`, async (c) => {
-      const form = await c.req.parseBody();
-      const email = typeof form.email === "string" ? form.email : "";
+      let form: Record<string, string>;
+      try {
+        form = await parseFormBody(c);
+      } catch {
+        return renderPage(
+          c,
+          AccountFormPage({ mode, message: UNREADABLE_FORM_MESSAGE, departments: await menu() }),
+          400,
+        );
+      }
+      const email = form.email ?? "";
       const next = safeNextPath(form.next);
       const parsed = credentialsSchema.safeParse({ email, password: form.password });
       if (!parsed.success) {

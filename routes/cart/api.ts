@@ -15,15 +15,16 @@ import { csrfProtection } from "../account/flows.ts";
 import { parseJsonBody } from "../validation.ts";
 import { cartInputSchemas, parseVariantParam } from "./input.ts";
 import type { CartSessions } from "./session.ts";
+import type { ProxySettings } from "../../edge/http/proxy.ts";
 
 /** The cart over JSON: `GET/DELETE /api/cart`, `POST /api/cart/items`, `PATCH/DELETE …/:variantId`. */
 export function cartApi(
-  deps: { database: Database; auth: Auth; carts: CartSessions },
+  deps: { database: Database; auth: Auth; config: { http: ProxySettings }; carts: CartSessions },
 ): Hono<AuthEnv & ReadYourWritesEnv> {
   const { database, carts } = deps;
   const schemas = cartInputSchemas(carts.limits);
   const app = new Hono<AuthEnv & ReadYourWritesEnv>();
-  app.use(csrfProtection(deps.auth), authenticate(deps.auth));
+  app.use(csrfProtection(deps), authenticate(deps.auth));
 
   app.get("/", async (c) => {
     const cartId = await carts.resolve(c, { create: false });

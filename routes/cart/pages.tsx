@@ -23,6 +23,7 @@ import { renderPage } from "../ui/render.tsx";
 import { parseWith } from "../validation.ts";
 import { cartInputSchemas, formNumber, parseVariantParam } from "./input.ts";
 import type { CartSessions } from "./session.ts";
+import type { ProxySettings } from "../../edge/http/proxy.ts";
 
 export function CartPage(
   props: {
@@ -55,6 +56,7 @@ export function cartPages(
   deps: {
     database: Database;
     auth: Auth;
+    config: { http: ProxySettings };
     carts: CartSessions;
     departments?: () => Promise<Department[]>;
   },
@@ -62,7 +64,7 @@ export function cartPages(
   const { database, carts } = deps;
   const schemas = cartInputSchemas(carts.limits);
   const app = new Hono<AuthEnv & ReadYourWritesEnv>();
-  app.use("/cart/*", csrfProtection(deps.auth), authenticate(deps.auth)); // also matches /cart
+  app.use("/cart/*", csrfProtection(deps), authenticate(deps.auth)); // also matches /cart
 
   async function show(c: Context<AuthEnv & ReadYourWritesEnv>, extra: PageMessage = {}) {
     const cartId = await carts.resolve(c, { create: false });

@@ -8,10 +8,16 @@ import type { OrderLinks } from "../orders/links.ts";
 import { parseJsonBody } from "../validation.ts";
 import { checkOut, type CheckoutDeps } from "./flow.ts";
 import { checkoutSchema, parseIdempotencyKey, SHIPPING_COUNTRIES } from "./input.ts";
+import type { ProxySettings } from "../../edge/http/proxy.ts";
 
 /** `POST /api/checkout` (requires `Idempotency-Key`) and `GET /api/checkout/options`. */
 export function checkoutApi(
-  deps: CheckoutDeps & { auth: Auth; payments: PaymentProvider; orderLinks: OrderLinks },
+  deps: CheckoutDeps & {
+    auth: Auth;
+    config: { http: ProxySettings };
+    payments: PaymentProvider;
+    orderLinks: OrderLinks;
+  },
 ): Hono<AuthEnv & ReadYourWritesEnv> {
   const schema = checkoutSchema({
     shippingOptions: deps.checkout.shippingOptions,
@@ -23,7 +29,7 @@ export function checkoutApi(
     countries: Object.entries(SHIPPING_COUNTRIES).map(([code, name]) => ({ code, name })),
   });
   const app = new Hono<AuthEnv & ReadYourWritesEnv>();
-  app.use(csrfProtection(deps.auth), authenticate(deps.auth));
+  app.use(csrfProtection(deps), authenticate(deps.auth));
 
   app.get("/options", (c) => c.body(options, 200, { "Content-Type": "application/json" }));
 

@@ -21,6 +21,7 @@ import { renderPage } from "../ui/render.tsx";
 import { type CheckoutFailure, CheckoutPage } from "./checkout_page.tsx";
 import { checkOut, type CheckoutDeps } from "./flow.ts";
 import { checkoutSchema } from "./input.ts";
+import type { ProxySettings } from "../../edge/http/proxy.ts";
 
 const FIELD_NAMES = [...CHECKOUT_FIELDS.map((field) => field.name), IDEMPOTENCY_FIELD];
 
@@ -28,6 +29,7 @@ const FIELD_NAMES = [...CHECKOUT_FIELDS.map((field) => field.name), IDEMPOTENCY_
 export function checkoutPages(
   deps: CheckoutDeps & {
     auth: Auth;
+    config: { http: ProxySettings };
     payments: PaymentProvider;
     orderLinks: OrderLinks;
     departments?: () => Promise<Department[]>;
@@ -39,7 +41,7 @@ export function checkoutPages(
     paymentMethods: deps.payments.methods,
   });
   const app = new Hono<AuthEnv & ReadYourWritesEnv>();
-  app.use("/checkout", csrfProtection(deps.auth), authenticate(deps.auth));
+  app.use("/checkout", csrfProtection(deps), authenticate(deps.auth));
 
   async function show(
     c: Context<AuthEnv & ReadYourWritesEnv>,

@@ -184,6 +184,7 @@ async function serveAndMeasure(
     DATA_DIR: dir,
     LOG_LEVEL: "error",
     RATE_LIMIT_LOGIN_IP: "999999/60",
+    RATE_LIMIT_LOGIN_ACCOUNT_IP: "999999/60",
     RATE_LIMIT_LOGIN_ACCOUNT: "999999/60",
     RATE_LIMIT_REGISTER_IP: "1000/60",
   });

@@ -8,6 +8,8 @@
  * `startProbe` from a benchmark.
  */
 
+import { BENCH_METRICS_TOKEN } from "./shop_process.ts";
+
 /** One sample; sizes in MiB, times in ms since the probe started. */
 export interface ProbeSample {
   at: number;
@@ -110,9 +112,15 @@ async function socketStats(
 const TICKS_PER_SECOND = 100;
 
 /** The capacity figures of the shop's /metrics, or undefined when it does not answer in time. */
-async function scrape(metricsUrl: string): Promise<Partial<ProbeSample> | undefined> {
+async function scrape(
+  metricsUrl: string,
+  metricsToken: string,
+): Promise<Partial<ProbeSample> | undefined> {
   try {
-    const response = await fetch(metricsUrl, { signal: AbortSignal.timeout(1000) });
+    const response = await fetch(metricsUrl, {
+      headers: { Authorization: `Bearer ${metricsToken}` },
+      signal: AbortSignal.timeout(1000),
+    });
     const text = await response.text();
     const value = (name: string) =>
       Number(new RegExp(`^shop_${name} (\\S+)$`, "m").exec(text)?.[1]);
@@ -133,7 +141,13 @@ async function scrape(metricsUrl: string): Promise<Partial<ProbeSample> | undefi
  * Samples `pid` (listening on `port`) every `everyMs` until `stop()`; with `metricsUrl`, the
  * shop's own heap figures too.
  */
-export async function startProbe(pid: number, port: number, everyMs = 1000, metricsUrl?: string) {
+export async function startProbe(
+  pid: number,
+  port: number,
+  everyMs = 1000,
+  metricsUrl?: string,
+  metricsToken = BENCH_METRICS_TOKEN,
+) {
   const samples: ProbeSample[] = [];
   const started = performance.now();
   const base = await readTcpCounters();
@@ -148,7 +162,7 @@ export async function startProbe(pid: number, port: number, everyMs = 1000, metr
       socketStats(port),
       readTcpCounters(),
       Array.fromAsync(Deno.readDir(`/proc/${pid}/fd`)).then((entries) => entries.length),
-      metricsUrl ? scrape(metricsUrl) : undefined,
+      metricsUrl ? scrape(metricsUrl, metricsToken) : undefined,
     ]);
     const now = performance.now();
     const mib = (kb: number) => Math.round(kb / 102.4) / 10;
@@ -239,11 +253,17 @@ if (import.meta.main) {
   const port = Number(arg("port"));
   if (!pid || !port) {
     console.error(
-      "Usage: deno run -A tests/bench/process_probe.ts --pid PID --port PORT [--metrics URL]",
+      "Usage: deno run -A tests/bench/process_probe.ts --pid PID --port PORT [--metrics URL --metrics-token TOKEN]",
     );
     Deno.exit(2);
   }
-  const probe = await startProbe(pid, port, 1000, arg("metrics"));
+  const probe = await startProbe(
+    pid,
+    port,
+    1000,
+    arg("metrics"),
+    Deno.args.includes("--metrics-token") ? arg("metrics-token") : undefined,
+  );
   let printed = 0;
   const timer = setInterval(() => {
     while (printed < probe.samples.length) console.log(formatSample(probe.samples[printed++]));

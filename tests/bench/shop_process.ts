@@ -11,10 +11,14 @@ const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname);
  */
 export const RAISED_RATE_LIMITS: Readonly<Record<string, string>> = {
   RATE_LIMIT_LOGIN_IP: "100000/60",
+  RATE_LIMIT_LOGIN_ACCOUNT_IP: "100000/60",
   RATE_LIMIT_LOGIN_ACCOUNT: "100000/60",
   RATE_LIMIT_REGISTER_IP: "100000/60",
   RATE_LIMIT_REFRESH_IP: "100000/60",
 };
+
+/** The `METRICS_TOKEN` of benchmark shops, so probes can scrape `/metrics`. */
+export const BENCH_METRICS_TOKEN = "bench-metrics-token-0123456789";
 
 /** The account the load tool's shop scenario logs in with. */
 export const LOAD_ACCOUNT = { email: "loadtest@example.com", password: "loadtest-password" };
@@ -64,7 +68,7 @@ export interface ShopProcess {
 }
 
 export interface StartShopOptions {
-  /** Extra environment on top of LOG_LEVEL=warn and the raised rate limits. */
+  /** Extra environment on top of LOG_LEVEL=warn, the metrics token and the raised rate limits. */
   env?: Record<string, string>;
   /** How long seeding plus start-up may take. */
   timeoutMs?: number;
@@ -86,6 +90,7 @@ export async function startShop(options: StartShopOptions = {}): Promise<ShopPro
       HOSTNAME: "127.0.0.1",
       DATA_DIR: dataDir,
       LOG_LEVEL: "warn",
+      METRICS_TOKEN: BENCH_METRICS_TOKEN,
       ...RAISED_RATE_LIMITS,
       ...options.env,
     },

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { kvSlidingWindow } from "../../../edge/auth/rate_limit.ts";
+import { kvFixedWindow } from "../../../edge/auth/rate_limit.ts";
 
 async function withKv(fn: (kv: Deno.Kv) => Promise<void>) {
   const dir = await Deno.makeTempDir({ prefix: "shop-ratelimit-" });
@@ -22,7 +22,7 @@ Deno.test("[rate limit] KV: hundreds of concurrent hits on one key are all count
     const results = await Promise.all(
       Array.from(
         { length: 300 },
-        () => kvSlidingWindow(kv, { scope, identifier: "10.0.0.1" }, rule, at),
+        () => kvFixedWindow(kv, { scope, identifier: "10.0.0.1" }, rule, { now: at }),
       ),
     );
     const took = performance.now() - started;
@@ -33,25 +33,42 @@ Deno.test("[rate limit] KV: hundreds of concurrent hits on one key are all count
   });
 });
 
-Deno.test("[rate limit] KV: exactly `limit` hits pass in a window, and the previous window weighs in", async () => {
+Deno.test("[rate limit] KV: exactly `limit` hits pass in a window, and the next starts empty at the announced reset", async () => {
   await withKv(async (kv) => {
     const rule = { limit: 5, windowSeconds: 60 };
     const windowStart = Date.UTC(2026, 0, 1, 12, 0, 0);
-    const passed = [];
-    for (let i = 0; i < 8; i++) {
-      passed.push(
-        (await kvSlidingWindow(kv, { scope, identifier: "a" }, rule, windowStart + 1000)).success,
-      );
+    const hit = (identifier: string, now: number) =>
+      kvFixedWindow(kv, { scope, identifier }, rule, { now });
+    const results = [];
+    for (let i = 0; i < 8; i++) results.push(await hit("a", windowStart + 1000 + i));
+    assert.deepEqual(results.map((r) => r.success), [
+      true,
+      true,
+      true,
+      true,
+      true,
+      false,
+      false,
+      false,
+    ]);
+    const refused = results.at(-1)!;
+    assert.equal(refused.reset, windowStart + 60_000, "the wait announced is to the window's end");
+    assert.equal((await hit("b", windowStart + 1000)).success, true, "limits are per identifier");
+    assert.equal((await hit("a", refused.reset - 1)).success, false, "refused until the reset");
+    assert.equal((await hit("a", refused.reset)).success, true, "and not one moment longer");
+  });
+});
+
+Deno.test("[rate limit] KV: a refund gives a hit back, so only failures use the limit", async () => {
+  await withKv(async (kv) => {
+    const rule = { limit: 2, windowSeconds: 60 };
+    const now = Date.UTC(2026, 0, 1, 12, 0, 5);
+    const key = { scope, identifier: "owner" };
+    for (let i = 0; i < 10; i++) {
+      assert.equal((await kvFixedWindow(kv, key, rule, { now })).success, true, `login ${i}`);
+      await kvFixedWindow(kv, key, rule, { now, refund: true });
     }
-    assert.deepEqual(passed, [true, true, true, true, true, false, false, false]);
-    const other = await kvSlidingWindow(kv, { scope, identifier: "b" }, rule, windowStart + 1000);
-    assert.equal(other.success, true, "limits are per identifier");
-    // 6 s into the next window, 90% of the previous window's 8 hits still count: 7 + 1 > 5.
-    const next = await kvSlidingWindow(kv, { scope, identifier: "a" }, rule, windowStart + 66_000);
-    assert.equal(next.success, false);
-    // Near the end of the next window the old hits have slid out.
-    const late = await kvSlidingWindow(kv, { scope, identifier: "a" }, rule, windowStart + 119_000);
-    assert.equal(late.success, true);
+    assert.equal((await kvFixedWindow(kv, key, rule, { now })).remaining, 1);
   });
 });
 
@@ -60,7 +77,7 @@ Deno.test("[rate limit] KV: counters of finished windows are deleted, so storage
     const rule = { limit: 100, windowSeconds: 60 };
     const t0 = Date.UTC(2026, 0, 1, 12, 0, 0);
     for (const identifier of ["a", "b", "c"]) {
-      await kvSlidingWindow(kv, { scope, identifier }, rule, t0 + 1000);
+      await kvFixedWindow(kv, { scope, identifier }, rule, { now: t0 + 1000 });
     }
     const window0 = Math.floor((t0 + 1000) / 60_000);
     const count = async (window: number) => {
@@ -69,7 +86,7 @@ Deno.test("[rate limit] KV: counters of finished windows are deleted, so storage
       return n;
     };
     assert.equal(await count(window0), 3);
-    await kvSlidingWindow(kv, { scope, identifier: "a" }, rule, t0 + 121_000); // two windows later
+    await kvFixedWindow(kv, { scope, identifier: "a" }, rule, { now: t0 + 121_000 }); // two windows later
     for (let i = 0; i < 100 && await count(window0) > 0; i++) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }

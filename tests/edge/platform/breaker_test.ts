@@ -1,5 +1,64 @@
 import assert from "node:assert/strict";
-import { createBreaker } from "../../../edge/platform/breaker.ts";
+import { createBreaker, createOutageBreaker } from "../../../edge/platform/breaker.ts";
+import { createLogger } from "../../../edge/platform/log.ts";
+
+Deno.test("[breaker] after the cool-down one caller probes while the others keep skipping", () => {
+  let now = 0;
+  const changes: boolean[] = [];
+  const breaker = createBreaker({
+    coolDownMs: 1000,
+    now: () => now,
+    onHealthChange: (healthy) => changes.push(healthy),
+  });
+  assert.equal(breaker.allow(), true, "healthy: everyone calls");
+  assert.equal(breaker.allow(), true);
+  breaker.fail(new Error("hangs"));
+  assert.equal(breaker.allow(), false, "cooling down");
+  assert.equal(breaker.retryAfterSeconds(), 1);
+  now = 1000;
+  assert.equal(breaker.allow(), true, "the first caller after the cool-down probes");
+  assert.equal(breaker.allow(), false, "the others skip while the probe is out");
+  assert.equal(breaker.isOpen(), true);
+  breaker.fail(new Error("still hangs"));
+  now = 2000;
+  assert.equal(breaker.allow(), true, "the next probe");
+  breaker.succeed();
+  assert.equal(breaker.allow(), true, "healthy again: everyone calls");
+  assert.equal(breaker.allow(), true);
+  assert.deepEqual(changes, [false, true], "one report when the outage starts, one when it ends");
+});
+
+Deno.test("[breaker] a probe that never reports is given up after one cool-down", () => {
+  let now = 0;
+  const breaker = createBreaker({ coolDownMs: 500, now: () => now });
+  breaker.fail(new Error("down"));
+  now = 500;
+  assert.equal(breaker.allow(), true);
+  now = 999;
+  assert.equal(breaker.allow(), false);
+  now = 1000;
+  assert.equal(breaker.allow(), true, "a new probe");
+});
+
+Deno.test("[breaker] an outage breaker logs an outage once, and a single blip not at all", () => {
+  const lines: Array<{ level: string; msg: string }> = [];
+  const logger = createLogger("debug", { write: (line) => lines.push(JSON.parse(line)) });
+  const breaker = createOutageBreaker({
+    what: "store",
+    fallback: "using the other one",
+    logger,
+    coolDownMs: 0,
+  });
+  breaker.fail(new Error("one timeout"));
+  breaker.succeed();
+  assert.equal(lines.length, 0, "a blip");
+  for (let i = 0; i < 50; i++) breaker.fail(new Error("down"));
+  breaker.succeed();
+  assert.deepEqual(lines.map((l) => `${l.level} ${l.msg}`), [
+    "warn store unavailable, using the other one",
+    "info store reachable again",
+  ]);
+});
 
 function clock() {
   let now = 0;

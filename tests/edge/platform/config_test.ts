@@ -101,6 +101,25 @@ Deno.test("[config] an edge outside the primary region keeps Redis off its reque
   });
 });
 
+Deno.test("[config] on Deno Deploy KV uses the platform store and nothing is seeded", () => {
+  const { RUNTIME_MODE: _, ...env } = edgeEnv();
+  const config = loadConfig({ ...env, DENO_DEPLOYMENT_ID: "abc" });
+  assert.equal(config.kvPath, undefined);
+  assert.equal(config.seedIfEmpty, false);
+  assert.equal(config.http.httpsOnly, true, "Deploy terminates TLS: cookies always Secure");
+});
+
+Deno.test("[config] hostile-world defaults: no proxy trusted, no /metrics, short grace and poll", () => {
+  const config = loadConfig({});
+  assert.equal(config.http.trustProxy, false);
+  assert.equal(config.http.httpsOnly, false);
+  assert.equal(config.metricsToken, undefined);
+  assert.equal(config.auth.refreshGraceSeconds, 15);
+  assert.equal(config.auth.denylistPollMs, 250);
+  assert.deepEqual(config.auth.rateLimits.loginPerAccountIp, { limit: 5, windowSeconds: 60 });
+  assert.deepEqual(config.auth.rateLimits.loginPerAccount, { limit: 100, windowSeconds: 3600 });
+});
+
 Deno.test("[config] a bad value fails with one line naming the variable", async (t) => {
   const cases: [Record<string, string>, RegExp][] = [
     [{ PORT: "eighty" }, /^PORT must be an integer/],
@@ -109,6 +128,11 @@ Deno.test("[config] a bad value fails with one line naming the variable", async 
     [{ DATABASE_URL: "postgres://x" }, /^DATABASE_URL must start with file:/],
     [{ UPSTASH_REDIS_REST_URL: "http://127.0.0.1:1" }, /must be set together/],
     [{ SEED_IF_EMPTY: "perhaps" }, /^SEED_IF_EMPTY must be true or false/],
+    [{ TRUST_PROXY: "maybe" }, /^TRUST_PROXY must be true or false/],
+    [{ METRICS_TOKEN: "short" }, /^METRICS_TOKEN must be at least 16 characters/],
+    [{ METRICS_TOKEN: "long enough but has spaces" }, /^METRICS_TOKEN must be at least 16/],
+    [{ AUTH_REFRESH_GRACE_SECONDS: "600" }, /^AUTH_REFRESH_GRACE_SECONDS must be an integer/],
+    [{ RATE_LIMIT_LOGIN_ACCOUNT_IP: "5 per minute" }, /^RATE_LIMIT_LOGIN_ACCOUNT_IP must look/],
   ];
   for (const [env, message] of cases) {
     await t.step(Object.keys(env).join(","), () => {

@@ -8,6 +8,7 @@ import { startUpstashGateway } from "../../services/upstash_gateway.ts";
 const ORIGIN = "http://localhost";
 const GENEROUS_LIMITS = {
   RATE_LIMIT_LOGIN_IP: "1000/60",
+  RATE_LIMIT_LOGIN_ACCOUNT_IP: "1000/60",
   RATE_LIMIT_LOGIN_ACCOUNT: "1000/60",
   RATE_LIMIT_REGISTER_IP: "1000/60",
   RATE_LIMIT_REFRESH_IP: "1000/60",
@@ -150,7 +151,8 @@ Deno.test("[auth] never reveals whether an email is registered", async () => {
 });
 
 Deno.test("[auth] refresh rotates; reusing a rotated token revokes the family", async () => {
-  await withShop({}, async ({ app }) => {
+  // No grace window, so the immediate replay below counts as reuse (refresh_test.ts covers it).
+  await withShop({ AUTH_REFRESH_GRACE_SECONDS: "0" }, async ({ app }) => {
     const { cookie: first } = await registerAndLogin(app);
     const rotated = await post(app, "/api/auth/refresh", undefined, { cookie: first });
     assert.equal(rotated.status, 200);
@@ -260,7 +262,7 @@ Deno.test("[auth] form login redirects on success and re-renders on error", asyn
 });
 
 Deno.test("[auth] KV rate limiter answers 429 with RateLimit headers without Redis", async () => {
-  await withShop({ RATE_LIMIT_LOGIN_ACCOUNT: "3/60" }, async ({ app }) => {
+  await withShop({ RATE_LIMIT_LOGIN_ACCOUNT_IP: "3/86400" }, async ({ app }) => {
     const statuses: number[] = [];
     let last: Response | undefined;
     for (let i = 0; i < 5; i++) {
@@ -284,7 +286,7 @@ Deno.test("[auth] a 429 is shared by two instances over the same Redis", async (
     UPSTASH_REDIS_REST_URL: gateway.url,
     UPSTASH_REDIS_REST_TOKEN: gateway.token,
     REDIS_TIMEOUT_MS: "2000",
-    RATE_LIMIT_LOGIN_ACCOUNT: "4/60",
+    RATE_LIMIT_LOGIN_ACCOUNT_IP: "4/86400",
   };
   // Separate data dirs: the only thing the instances share is Redis.
   const a = await openTestServices({ productCount: 0, env: { ...GENEROUS_LIMITS, ...env } });

@@ -8,7 +8,11 @@ import { type OutboxWorker, startOutboxWorker } from "../../../routes/orders/out
 import { openTestServices } from "../../fixtures.ts";
 import { Shopper, stockedVariants } from "../checkout/shopper.ts";
 
-const shop = await openTestServices({ productCount: 30, env: { OUTBOX_WORKER: "false" } });
+const METRICS_TOKEN = "outbox-test-metrics-token-0123";
+const shop = await openTestServices({
+  productCount: 30,
+  env: { OUTBOX_WORKER: "false", METRICS_TOKEN },
+});
 const db = shop.services.database.writer;
 const [variant] = await stockedVariants(db, { minStock: 100, count: 1 });
 
@@ -125,7 +129,9 @@ Deno.test("[outbox] failures retry with exponential backoff and jitter, then are
   );
   await db.update(outbox).set({ availableAt: 0 }).where(eq(outbox.id, row.id));
   assert.equal(await failing.drainOnce(), 0, "a dead row is never retried");
-  const metrics = await (await shop.app.request("/metrics")).text();
+  const metrics = await (await shop.app.request("/metrics", {
+    headers: { Authorization: `Bearer ${METRICS_TOKEN}` },
+  })).text();
   const dead = Number(/shop_outbox_rows\{state="dead"\} (\d+)/.exec(metrics)?.[1]);
   assert.ok(dead >= 1, "dead letters show in /metrics");
 });

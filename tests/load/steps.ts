@@ -53,6 +53,8 @@ export interface VuState {
 export interface RequestOptions {
   method?: string;
   json?: unknown;
+  /** Extra request headers (an idempotency key, say). */
+  headers?: Record<string, string>;
   /** Statuses that do not count as failures (e.g. 404 from a not-yet-built endpoint). */
   tolerate?: number[];
   /** Keep the body text (setup, login); otherwise it is read and discarded. */
@@ -204,13 +206,13 @@ export function createRequest(
   options.signal.addEventListener("abort", () => connection.close(), { once: true });
 
   function encode(method: string, path: string, init: RequestOptions): Uint8Array {
-    const plain = vu.cookies.size === 0 && init.json === undefined;
+    const plain = vu.cookies.size === 0 && init.json === undefined && init.headers === undefined;
     const key = `${method} ${path}`;
     if (plain) {
       const cached = prebuiltHeads.get(key);
       if (cached) return cached;
     }
-    const headers = [...baseHeaders];
+    const headers = [...baseHeaders, ...Object.entries(init.headers ?? {})];
     if (vu.cookies.size > 0) {
       headers.push(["Cookie", [...vu.cookies].map(([k, v]) => `${k}=${v}`).join("; ")]);
     }

@@ -141,7 +141,7 @@ Deno.test("[load client] a step's own headers and JSON body reach the server", a
   });
   const request = createRequest(
     `http://127.0.0.1:${server.addr.port}`,
-    { id: 1, iteration: 1, logsIn: false, cookies: new Map() },
+    { id: 1, iteration: 1, logsIn: false, buys: false, cookies: new Map() },
     { record() {}, note() {} },
     { timeoutMs: 5000, signal: new AbortController().signal, step: () => "checkout" },
   );

@@ -7,6 +7,8 @@ import { BagIcon, LockIcon } from "./icons.tsx";
 export interface CartViewProps {
   cart: Cart;
   maxQuantity: number;
+  /** The subtotal from which a shipping method is free, if one is. */
+  freeShippingOverMinor?: number;
 }
 
 /**
@@ -35,21 +37,36 @@ export default function CartView(props: CartViewProps) {
               editor={editor}
             />
           </section>
-          <CartSummary cart={cart} />
+          <CartSummary cart={cart} freeOverMinor={props.freeShippingOverMinor} />
         </div>
       )}
     </div>
   );
 }
 
-function CartSummary({ cart }: { cart: Cart }) {
+function CartSummary({ cart, freeOverMinor }: { cart: Cart; freeOverMinor?: number }) {
+  const money = (minor: number) => formatMoney(minor, cart.currency);
   return (
     <aside class="summary-card" aria-labelledby="summary-heading">
       <h2 id="summary-heading">Order summary</h2>
+      {freeOverMinor !== undefined && (
+        <div class="free-shipping" data-testid="free-shipping">
+          <p>
+            {cart.subtotalMinor >= freeOverMinor
+              ? "Your order ships free."
+              : `Add ${money(freeOverMinor - cart.subtotalMinor)} more for free shipping.`}
+          </p>
+          <progress
+            value={Math.min(cart.subtotalMinor, freeOverMinor)}
+            max={freeOverMinor}
+            aria-hidden="true"
+          />
+        </div>
+      )}
       <dl class="totals">
         <div>
           <dt>Subtotal</dt>
-          <dd data-testid="cart-subtotal">{formatMoney(cart.subtotalMinor, cart.currency)}</dd>
+          <dd data-testid="cart-subtotal">{money(cart.subtotalMinor)}</dd>
         </div>
         <div>
           <dt>Shipping</dt>

@@ -405,6 +405,8 @@ function checkEdgeSettings(env: Env): void {
     "UPSTASH_REDIS_REST_URL",
     "UPSTASH_REDIS_REST_TOKEN",
     "AUTH_SIGNING_KEYS",
+    // Signs cart cookies and guest order links; elsewhere it is generated into DATA_DIR.
+    "SHOP_SECRET",
   ].filter((name) => text(env, name) === undefined);
   if (missing.length > 0) {
     throw new ConfigError(

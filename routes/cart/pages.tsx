@@ -12,6 +12,7 @@ import type { Database } from "../../db/client.ts";
 import type { Auth } from "../../edge/auth/auth.ts";
 import { authenticate, type AuthEnv } from "../../edge/auth/middleware.ts";
 import type { ReadYourWritesEnv } from "../../edge/http/read_your_writes.ts";
+import type { CheckoutConfig } from "../../edge/platform/config.ts";
 import { toCartView } from "../../islands/cart_client.ts";
 import CartView from "../../islands/CartView.tsx";
 import { csrfProtection } from "../account/flows.ts";
@@ -29,6 +30,7 @@ export function CartPage(
   props: {
     cart: Cart;
     maxQuantity: number;
+    freeShippingOverMinor?: number;
     message?: string;
     notice?: string;
     departments?: Department[];
@@ -44,7 +46,11 @@ export function CartPage(
         )}
         {props.message && <p class="alert" role="alert">{props.message}</p>}
         <Island name="CartView">
-          <CartView cart={toCartView(props.cart)} maxQuantity={props.maxQuantity} />
+          <CartView
+            cart={toCartView(props.cart)}
+            maxQuantity={props.maxQuantity}
+            freeShippingOverMinor={props.freeShippingOverMinor}
+          />
         </Island>
       </section>
     </Layout>
@@ -58,10 +64,16 @@ export function cartPages(
     auth: Auth;
     config: { http: ProxySettings };
     carts: CartSessions;
+    checkout?: CheckoutConfig;
     departments?: () => Promise<Department[]>;
   },
 ): Hono<AuthEnv & ReadYourWritesEnv> {
   const { database, carts } = deps;
+  // The lowest free-shipping threshold of a method that otherwise costs something.
+  const thresholds = (deps.checkout?.shippingOptions ?? [])
+    .filter((option) => option.priceMinor > 0 && option.freeOverMinor !== undefined)
+    .map((option) => option.freeOverMinor!);
+  const freeShippingOverMinor = thresholds.length > 0 ? Math.min(...thresholds) : undefined;
   const schemas = cartInputSchemas(carts.limits);
   const app = new Hono<AuthEnv & ReadYourWritesEnv>();
   app.use("/cart/*", csrfProtection(deps), authenticate(deps.auth)); // also matches /cart
@@ -78,7 +90,14 @@ export function cartPages(
     const notice = c.req.query("added") ? "Added to your cart." : undefined;
     return renderPage(
       c,
-      CartPage({ cart, maxQuantity: carts.limits.maxQuantity, notice, departments, ...extra }),
+      CartPage({
+        cart,
+        maxQuantity: carts.limits.maxQuantity,
+        freeShippingOverMinor,
+        notice,
+        departments,
+        ...extra,
+      }),
       extra.status ?? 200,
     );
   }

@@ -58,7 +58,7 @@ export function ProductPage(props: ProductPageProps): VNode {
           </Island>
           <ul class="assurances">
             <li>
-              <strong>Ships within 2 business days</strong>: standard, express or store pickup.
+              <strong>Free shipping</strong> on orders over $75; ships within 2 business days.
             </li>
             <li>
               <strong>Free returns</strong> within 30 days, in the original packaging.

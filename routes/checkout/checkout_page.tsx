@@ -19,6 +19,16 @@ import type { Department } from "../ui/navigation.ts";
 import { Layout } from "../ui/pages.tsx";
 import { SHIPPING_COUNTRIES } from "./input.ts";
 
+/**
+ * What shipping by `option` costs on an order of `subtotalMinor`: its price, or nothing from its
+ * free-shipping threshold on. The rule `placeOrder` charges by (db/place_order.ts); the checkout
+ * page test places orders to keep the two in step.
+ */
+export function shippingCostMinor(option: ShippingOption, subtotalMinor: number): number {
+  const free = option.freeOverMinor !== undefined && subtotalMinor >= option.freeOverMinor;
+  return free ? 0 : option.priceMinor;
+}
+
 export interface CheckoutFailure {
   message: string;
   /** The form field at fault, when there is one. */
@@ -69,13 +79,7 @@ export function CheckoutPage(props: CheckoutPageProps): VNode {
               title="Shipping method"
               name="shipping_option"
               checked={props.values.shipping_option}
-              choices={props.shippingOptions.map((option) => ({
-                id: option.id,
-                label: option.label,
-                price: option.priceMinor === 0
-                  ? "Free"
-                  : formatMoney(option.priceMinor, props.cart.currency),
-              }))}
+              choices={props.shippingOptions.map((option) => shippingChoice(option, props.cart))}
             />
             <ChoiceSection
               step={4}
@@ -94,6 +98,24 @@ export function CheckoutPage(props: CheckoutPageProps): VNode {
       </div>
     </Layout>
   );
+}
+
+function shippingChoice(option: ShippingOption, cart: Cart): Choice {
+  const money = (minor: number) => formatMoney(minor, cart.currency);
+  const cost = shippingCostMinor(option, cart.subtotalMinor);
+  const threshold = option.freeOverMinor;
+  let detail: string | undefined;
+  if (threshold !== undefined && option.priceMinor > 0) {
+    detail = cost === 0
+      ? `Free: your order is over ${money(threshold)}`
+      : `Free from ${money(threshold)}: add ${money(threshold - cart.subtotalMinor)} more`;
+  }
+  return {
+    id: option.id,
+    label: option.label,
+    detail,
+    price: cost === 0 ? "Free" : money(cost),
+  };
 }
 
 function CheckoutSteps(): VNode {
@@ -320,21 +342,24 @@ function Review(props: CheckoutPageProps): VNode {
         </div>
       </dl>
       <div class="option-totals">
-        {props.shippingOptions.map((option) => (
-          <dl class="totals option-total" key={option.id} data-option={option.id}>
-            <div>
-              <dt>Shipping · {option.label.replace(/\s*\(.*\)$/, "")}</dt>
-              <dd>{option.priceMinor === 0 ? "Free" : money(option.priceMinor)}</dd>
-            </div>
-            <div class="grand-total">
-              <dt>Total</dt>
-              <dd data-testid="checkout-total">
-                <span class="currency-code">{cart.currency}</span>
-                {money(cart.subtotalMinor + option.priceMinor)}
-              </dd>
-            </div>
-          </dl>
-        ))}
+        {props.shippingOptions.map((option) => {
+          const cost = shippingCostMinor(option, cart.subtotalMinor);
+          return (
+            <dl class="totals option-total" key={option.id} data-option={option.id}>
+              <div>
+                <dt>Shipping · {option.label.replace(/\s*\(.*\)$/, "")}</dt>
+                <dd>{cost === 0 ? "Free" : money(cost)}</dd>
+              </div>
+              <div class="grand-total">
+                <dt>Total</dt>
+                <dd data-testid="checkout-total">
+                  <span class="currency-code">{cart.currency}</span>
+                  {money(cart.subtotalMinor + cost)}
+                </dd>
+              </div>
+            </dl>
+          );
+        })}
       </div>
       <Island name="CheckoutButton" class="place-order-slot">
         <CheckoutButton label="Place order" />

@@ -9,7 +9,7 @@ import { Island } from "./island.tsx";
 import type { Department } from "./navigation.ts";
 
 export const SHOP_NAME = "Edge Shop";
-export const SHIPPING_NOTE = "Ships within 2 days · Free 30-day returns";
+export const SHIPPING_NOTE = "Free shipping over $75 · Free 30-day returns";
 
 export interface LayoutProps {
   title: string;
@@ -170,9 +170,9 @@ function Footer(props: { departments: readonly Department[] }): VNode {
         <div>
           <h2>Customer care</h2>
           <ul>
-            <li>Orders ship within 2 business days</li>
-            <li>Standard, express or store pickup</li>
+            <li>Free shipping on orders over $75</li>
             <li>Free returns within 30 days</li>
+            <li>Orders ship within 2 business days</li>
           </ul>
         </div>
         <div>

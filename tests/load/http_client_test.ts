@@ -127,3 +127,34 @@ Deno.test("[load client] response heads are parsed for status, framing, Connecti
   assert.equal(parseHead("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked").chunked, true);
   assert.throws(() => parseHead("SSH-2.0-OpenSSH"), /not an HTTP\/1 response/);
 });
+
+Deno.test("[load client] a step's own headers and JSON body reach the server", async () => {
+  const { createRequest } = await import("./steps.ts");
+  let seen: { key: string | null; type: string | null; body: unknown } | undefined;
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (request) => {
+    seen = {
+      key: request.headers.get("idempotency-key"),
+      type: request.headers.get("content-type"),
+      body: await request.json(),
+    };
+    return new Response(null, { status: 204 });
+  });
+  const request = createRequest(
+    `http://127.0.0.1:${server.addr.port}`,
+    { id: 1, iteration: 1, logsIn: false, buys: false, cookies: new Map() },
+    { record() {}, note() {} },
+    { timeoutMs: 5000, signal: new AbortController().signal, step: () => "checkout" },
+  );
+  try {
+    const response = await request("/api/checkout", {
+      method: "POST",
+      json: { items: 2 },
+      headers: { "idempotency-key": "load-1-1" },
+    });
+    assert.equal(response.status, 204);
+    assert.deepEqual(seen, { key: "load-1-1", type: "application/json", body: { items: 2 } });
+  } finally {
+    request.close();
+    await server.shutdown();
+  }
+});

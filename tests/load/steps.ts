@@ -255,7 +255,7 @@ export function createRequest(
   options.signal.addEventListener("abort", () => connection.close(), { once: true });
 
   function encode(method: string, path: string, init: RequestOptions): Uint8Array {
-    const plain = vu.cookies.size === 0 && init.json === undefined;
+    const plain = vu.cookies.size === 0 && init.json === undefined && init.headers === undefined;
     const key = `${method} ${path}`;
     if (plain) {
       const cached = prebuiltHeads.get(key);
@@ -265,6 +265,7 @@ export function createRequest(
     if (vu.cookies.size > 0) {
       headers.push(["Cookie", [...vu.cookies].map(([k, v]) => `${k}=${v}`).join("; ")]);
     }
+    for (const [name, value] of Object.entries(init.headers ?? {})) headers.push([name, value]);
     let body: string | undefined;
     if (init.json !== undefined) {
       headers.push(["Content-Type", "application/json"]);

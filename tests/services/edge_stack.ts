@@ -70,6 +70,7 @@ export async function startEdgeStack(options: EdgeStackOptions = {}): Promise<Ed
       UPSTASH_REDIS_REST_URL: gateway.url,
       UPSTASH_REDIS_REST_TOKEN: token,
       AUTH_SIGNING_KEYS: JSON.stringify([await generateSigningKey()]),
+      SHOP_SECRET: crypto.randomUUID() + crypto.randomUUID(),
       REGION: "edge-test",
       // The 50 ms default budget is for a nearby Upstash; on a machine shared with other test
       // runs a gateway call can take longer, and a skipped Redis call would make a limit or a

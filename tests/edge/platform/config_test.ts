@@ -21,6 +21,7 @@ function edgeEnv(overrides: Record<string, string> = {}): Record<string, string>
     UPSTASH_REDIS_REST_URL: "https://redis.example",
     UPSTASH_REDIS_REST_TOKEN: "token",
     AUTH_SIGNING_KEYS: JSON.stringify([{ kty: "OKP", crv: "Ed25519", d: "x", x: "y", kid: "k1" }]),
+    SHOP_SECRET: "s".repeat(32),
     ...overrides,
   };
 }
@@ -57,7 +58,7 @@ Deno.test("[config] edge mode refuses, in one line, what the edge cannot give", 
   const cases: [Record<string, string>, RegExp][] = [
     [
       { RUNTIME_MODE: "edge" },
-      /^RUNTIME_MODE=edge needs DATABASE_URL, UPSTASH_REDIS_REST_URL, UPSTASH_REDIS_REST_TOKEN, AUTH_SIGNING_KEYS /,
+      /^RUNTIME_MODE=edge needs DATABASE_URL, UPSTASH_REDIS_REST_URL, UPSTASH_REDIS_REST_TOKEN, AUTH_SIGNING_KEYS, SHOP_SECRET /,
     ],
     [edgeEnv({ AUTH_SIGNING_KEYS: "" }), /^RUNTIME_MODE=edge needs AUTH_SIGNING_KEYS /],
     [edgeEnv({ DATABASE_URL: "file:./data/shop.db" }), /^DATABASE_URL must be a remote libSQL URL/],

@@ -96,6 +96,19 @@ Deno.test("[cart page] the first unit's − is disabled; the stepper's post sets
   );
 });
 
+Deno.test("[cart page] the summary tells how far free shipping is", async () => {
+  const shopper = new Shopper(shop.app);
+  const under = (await stockedVariants(db, { minStock: 1, count: 60 }))
+    .find((variant) => variant.priceMinor < 7_500)!;
+  await shopper.add(under.id, 1);
+  const missing = formatMoney(7_500 - under.priceMinor, "USD");
+  assert.ok((await cartHtml(shopper)).includes(`Add ${missing} more for free shipping.`));
+  await shopper.send("POST", `/cart/items/${under.id}`, {
+    form: { quantity: String(Math.min(99, Math.ceil(7_500 / under.priceMinor))) },
+  });
+  assert.match(await cartHtml(shopper), /Your order ships free\./);
+});
+
 Deno.test("[cart page] an empty cart leads back to shopping", async () => {
   const html = await cartHtml(new Shopper(shop.app));
   assert.match(html, /Your cart is empty/);

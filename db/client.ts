@@ -130,11 +130,14 @@ export function openDatabase(
   const quickPrimary = replica
     ? openRemoteOrFile(settings.url, settings, replicaBudget(settings))
     : undefined;
+  const timedQuickPrimary = quickPrimary && options.onPrimaryCall
+    ? timeCalls(quickPrimary, options.onPrimaryCall)
+    : quickPrimary;
   const reads = replica
     ? replicaFirstReads({
       replica,
       primary: guardedPrimary,
-      quickPrimary: quickPrimary!,
+      quickPrimary: timedQuickPrimary!,
       primaryBreaker,
       replicaBreaker: breakerFor("replica", options, now),
       onReadPathChange: options.onReadPathChange,
@@ -432,6 +435,18 @@ function logStatements<T extends Client | Transaction>(
 }
 
 type ClientCall = (client: Client) => Promise<unknown>;
+
+/** Reports the duration of every call through `client` (a read-only primary client's calls). */
+function timeCalls(client: Client, onCall: (elapsedMs: number) => void): Client {
+  return intercept(client, async (call) => {
+    const started = performance.now();
+    try {
+      return await call(client);
+    } finally {
+      onCall(performance.now() - started);
+    }
+  });
+}
 
 /** Wraps the statement-running methods of a client (the ones drizzle uses) with `around`. */
 function intercept(

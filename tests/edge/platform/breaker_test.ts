@@ -108,3 +108,34 @@ Deno.test("[breaker] with a probe, callers keep skipping a dead dependency until
   assert.equal(probes, 2);
   assert.deepEqual(health, [false, true], "one report per outage");
 });
+
+Deno.test("[breaker] with a probe, no caller is let through to a dead dependency; the probe reopens it", async () => {
+  let now = 0;
+  let answers = false;
+  const breaker = createBreaker({
+    coolDownMs: 1000,
+    now: () => now,
+    probe: () => answers ? Promise.resolve() : Promise.reject(new Error("no answer")),
+  });
+  assert.equal(breaker.allow(), true, "healthy: callers go through");
+  breaker.fail(new Error("timed out"));
+  now = 1000;
+  assert.equal(
+    breaker.allow(),
+    false,
+    "after the cool-down the background probe checks, not a caller",
+  );
+  assert.equal(breaker.allow(), false);
+  answers = true;
+  await Promise.resolve();
+  await Promise.resolve();
+  now = 2000;
+  assert.equal(
+    breaker.allow(),
+    false,
+    "the failed probe started a new cool-down; the next one runs now",
+  );
+  await Promise.resolve();
+  await Promise.resolve();
+  assert.equal(breaker.allow(), true, "a successful probe lets callers through again");
+});

@@ -8,9 +8,9 @@ import { formatPhase, runFaultSuite } from "./suite.ts";
 Deno.test("[fault] reads hold, writes refuse politely and recover, nothing acknowledged is lost, SIGTERM drains", async (t) => {
   const report = await runFaultSuite({
     faultMs: 2000,
-    readers: 4,
+    readers: 3,
     // Paced, so the shop's load leaves CPU to the tests running beside this one.
-    readPauseMs: 10,
+    readPauseMs: 20,
     productCount: 150,
     log: (line) => console.log(`  ${line}`),
   });

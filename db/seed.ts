@@ -143,8 +143,8 @@ const PHRASES = [
   "A quiet upgrade to the things you use most",
 ];
 
-/** A small, fast, seedable PRNG (mulberry32): enough for demo data, not for secrets. */
-function createRandom(seed: number) {
+/** A small, fast, seedable PRNG (mulberry32): enough for demo data and artwork, not for secrets. */
+export function createRandom(seed: number) {
   let state = seed >>> 0;
   function next(): number {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -156,6 +156,7 @@ function createRandom(seed: number) {
   return {
     next,
     int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),
+    between: (min: number, max: number) => min + next() * (max - min),
     pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)],
   };
 }

@@ -1,3 +1,4 @@
+import { createRandom } from "../../db/seed.ts";
 /**
  * Product artwork, drawn as SVG from a product's kind ("tent", "boot"), its id and a view
  * number: a flat illustration of the kind of thing on a backdrop, with colours, backdrop motif,
@@ -117,23 +118,7 @@ const PALETTES: Palette[] = [
   },
 ];
 
-/** A small seedable PRNG (mulberry32) for composition choices. */
-function random(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    between: (min: number, max: number) => min + next() * (max - min),
-    int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),
-  };
-}
-type Random = ReturnType<typeof random>;
+type Random = ReturnType<typeof createRandom>;
 
 function hashText(text: string): number {
   let hash = 2166136261;
@@ -436,7 +421,7 @@ function backdrop(c: Palette, r: Random, view: number): string {
  * 4 close-up; others reuse those framings).
  */
 export function drawArtwork(kind: string, id: number, view: number): string {
-  const productRandom = random(hashText(`${kind}:${id}`));
+  const productRandom = createRandom(hashText(`${kind}:${id}`));
   const base = PALETTES[productRandom.int(0, PALETTES.length - 1)];
   // Half the products wear the palette the other way round: twice the colourings per kind.
   const palette = productRandom.next() < 0.5
@@ -444,9 +429,9 @@ export function drawArtwork(kind: string, id: number, view: number): string {
     : { ...base, main: base.accent, accent: base.main };
   const size = productRandom.between(0.86, 1.08);
   const shift = productRandom.int(-24, 24);
-  const viewRandom = random(hashText(`${kind}:${id}:${view}`));
+  const viewRandom = createRandom(hashText(`${kind}:${id}:${view}`));
   const draw = DRAWERS[kind] ?? parcel;
-  const object = draw(palette, random(hashText(`${kind}:${id}:object`)));
+  const object = draw(palette, createRandom(hashText(`${kind}:${id}:object`)));
   const tilt = productRandom.between(-8, 8);
   const framing = [
     { scale: 1, x: 300, y: 300, rotate: tilt },

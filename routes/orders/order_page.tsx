@@ -90,8 +90,11 @@ export interface OrderPageProps {
   placed: boolean;
   /** Read from the account pages (breadcrumbs through the order history). */
   inAccount: boolean;
-  /** The reader is signed in (guests are offered an account instead). */
-  signedIn: boolean;
+  /**
+   * Who reads it: the account that placed it (offered its order history), another signed-in
+   * account, or a guest (offered an account).
+   */
+  reader: "owner" | "signed-in" | "guest";
   departments?: Department[];
 }
 
@@ -146,20 +149,17 @@ function Confirmation(props: OrderPageProps): VNode {
         <strong>{order.email}</strong>. We'll write again when it ships.
       </p>
       <p class="actions">
-        {props.signedIn
-          ? (
-            <a class="button button-primary" href={`/account/orders/${order.id}`}>
-              View in your account
-            </a>
-          )
-          : (
-            <a class="button button-primary" href="/account/register">
-              Create an account
-            </a>
-          )}
+        {props.reader === "owner" && (
+          <a class="button button-primary" href={`/account/orders/${order.id}`}>
+            View in your account
+          </a>
+        )}
+        {props.reader === "guest" && (
+          <a class="button button-primary" href="/account/register">Create an account</a>
+        )}
         <a class="button button-secondary" href="/">Continue shopping</a>
       </p>
-      {!props.signedIn && (
+      {props.reader !== "owner" && (
         <p class="muted">
           Keep this page's address: it is your link to this order and its tracking.
         </p>

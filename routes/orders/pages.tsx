@@ -1,4 +1,5 @@
 import { type Context, Hono } from "hono";
+import { z } from "zod";
 import { getProductThumbnails } from "../../db/catalog.ts";
 import type { Database, Db } from "../../db/client.ts";
 import { getOrder, listOrders, type OrderDetail } from "../../db/orders.ts";
@@ -16,8 +17,7 @@ import { renderPage } from "../ui/render.tsx";
 import { parseWith } from "../validation.ts";
 import { readableOrder } from "./access.ts";
 import type { OrderLinks } from "./links.ts";
-import { OrderCard, OrderPage } from "./order_page.tsx";
-import { z } from "zod";
+import { OrderCard, OrderPage, type OrderPageProps } from "./order_page.tsx";
 
 /** Orders on one page of the account's order history. */
 export const ORDER_HISTORY_PAGE = 10;
@@ -50,7 +50,12 @@ export function orderPages(deps: OrderPagesDeps): Hono<AuthEnv & ReadYourWritesE
   app.get("/orders/:id", async (c) => {
     const order = await readableOrder(deps, c, c.req.param("id"));
     const shopper = await pageShopperId(c, deps.carts);
-    return await showOrder(c, order, { inAccount: false, signedIn: shopper !== undefined });
+    const reader = shopper === undefined
+      ? "guest"
+      : order.userId === shopper
+      ? "owner"
+      : "signed-in";
+    return await showOrder(c, order, { inAccount: false, reader });
   });
 
   app.get("/account/orders", async (c) => {
@@ -116,7 +121,7 @@ export function orderPages(deps: OrderPagesDeps): Hono<AuthEnv & ReadYourWritesE
     const order = await getOrder(reader, orderId) ??
       (reader === deps.database.writer ? undefined : await getOrder(deps.database.writer, orderId));
     if (!order || order.userId !== userId) throw notFound;
-    return await showOrder(c, order, { inAccount: true, signedIn: true });
+    return await showOrder(c, order, { inAccount: true, reader: "owner" });
   });
 
   function readerOf(c: PageContext): Db {
@@ -130,7 +135,7 @@ export function orderPages(deps: OrderPagesDeps): Hono<AuthEnv & ReadYourWritesE
   async function showOrder(
     c: PageContext,
     order: OrderDetail,
-    view: { inAccount: boolean; signedIn: boolean },
+    view: Pick<OrderPageProps, "inAccount" | "reader">,
   ) {
     const [thumbnails, departments] = await Promise.all([
       getProductThumbnails(readerOf(c), order.items.map((item) => item.productId)),

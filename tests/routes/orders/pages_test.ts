@@ -226,7 +226,7 @@ Deno.test("[order page] the confirmation thanks the shopper; a guest is offered 
   const confirmation = await page(guest, `${link}&placed=1`);
   assert.equal(confirmation.status, 200);
   assert.match(confirmation.html, /Thank you! Your order is placed\./);
-  assert.match(confirmation.html, /href="\/account\/register">Create an account/);
+  assert.match(confirmation.html, /button-primary" href="\/account\/register">Create an account/);
   assert.match(confirmation.html, /guest@example\.com/);
   const again = await page(new Shopper(shop.app), link);
   assert.doesNotMatch(again.html, /Thank you/, "only right after checkout");
@@ -236,6 +236,12 @@ Deno.test("[order page] the confirmation thanks the shopper; a guest is offered 
   const own = await placeOrder(ada, "ada-confirmation");
   const thanks = await page(ada, `${await shop.services.orderLinks.pagePath(own)}&placed=1`);
   assert.match(thanks.html, new RegExp(`href="/account/orders/${own}">View in your account`));
+  const someoneElses = await page(ada, `${link}&placed=1`);
+  assert.doesNotMatch(
+    someoneElses.html,
+    /View in your account|button-primary" href="\/account\/register"/,
+    "another account reads the order, but it is not theirs to keep",
+  );
 });
 
 Deno.test("[order pages] closes fixtures", async () => {

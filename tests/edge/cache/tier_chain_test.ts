@@ -172,8 +172,9 @@ Deno.test("[tier chain] L2 holds at most redisMaxEntries entries and evicted key
   await using t = await openChain({ redisMaxEntries: 10 });
   for (let i = 0; i < 30; i++) {
     t.chain.store(`unique:${i}`, await t.entry(`v${i}`, ["tag:shared", `tag:${i}`]), 0);
+    // One write at a time: background fills run concurrently, so "newest" needs an order.
+    await t.settled();
   }
-  await t.settled();
   const client = t.redis.client();
   const entryKeys: string[] = [];
   let cursor = "0";

@@ -27,9 +27,12 @@ import type { Database } from "../../db/client.ts";
 import type { AuthUser } from "../../edge/auth/middleware.ts";
 import type { CartConfig } from "../../edge/platform/config.ts";
 import type { Signer } from "../../edge/platform/signing.ts";
+import { CART_COUNT_COOKIE } from "../../islands/cookies.ts";
+
+/** The readable cart-count cookie, named once for the server and the islands. */
+export { CART_COUNT_COOKIE };
 
 export const CART_COOKIE = "cart";
-export const CART_COUNT_COOKIE = "cart_count";
 
 const CART_ID = /^(a:[0-9a-f-]{36}|u:[\w-]{1,64})$/;
 /** The header's cart badge reads up to three digits. */
